@@ -1,0 +1,27 @@
+"""Pyro Model Explorer: the entry point. Page config, navigation, the shared sidebar."""
+
+import streamlit as st
+
+from ui.panels import DEVICE_KEY
+from ui.warmup import warm_default_settings
+
+st.set_page_config(page_title="Pyro Model Explorer", page_icon="🎲", layout="wide")
+
+PAGES = [
+    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
+    st.Page("pages/scale.py", title="Conditioning & HMC", icon="⚖️", url_path="scale"),
+]
+navigation = st.navigation(PAGES)
+
+with st.sidebar:
+    st.selectbox(
+        "Compute device",
+        ("auto", "cpu", "cuda"),
+        key=DEVICE_KEY,
+        bind="query-params",
+        help="auto: the CPU for small models (faster: no GPU kernel-launch overhead), "
+        "a GPU only for big data-parallel work, when one is present.",
+    )
+
+warm_default_settings()
+navigation.run()

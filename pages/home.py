@@ -1,0 +1,29 @@
+"""Home: what the app is, for whom, and a card per page."""
+
+import streamlit as st
+
+st.title("🎲 Pyro Model Explorer")
+st.markdown(
+    "Explore the probabilistic programs of the causal-ML lecture on **Pyro** without editing "
+    "any code. Move a slider for a prior, an observation (`measurement = 14`) or an "
+    "intervention, and see at once what Pyro infers, next to the exact answer where one "
+    "exists: posterior histograms, HMC/NUTS diagnostics, SVI loss curves.\n\n"
+    "Made for students working through the lecture and for teachers demonstrating it to a "
+    "class: results are shared between everyone on the server, and every setting is in the "
+    "page's link, so a teacher can send the exact setting to the class."
+)
+
+CARDS = [
+    (
+        "pages/scale.py",
+        "⚖️ Conditioning & HMC",
+        "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "
+        "HMC, NUTS or SVI, and check every answer against the exact posterior.",
+    ),
+]
+
+for page, title, description in CARDS:
+    with st.container(border=True):
+        st.subheader(title)
+        st.markdown(description)
+        st.page_link(page, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")

@@ -1,0 +1,181 @@
+"""MCMC diagnostics from ``pyro.ops.stats``, and what they mean in plain words.
+
+The estimators are Pyro's own (:func:`pyro.ops.stats.effective_sample_size`,
+:func:`~pyro.ops.stats.split_gelman_rubin`, :func:`~pyro.ops.stats.autocorrelation`);
+this module only shapes their inputs and turns their numbers into advice.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from pyro.ops import stats
+
+# Thresholds in the spirit of Vehtari et al. (2021), "Rank-normalization, folding and
+# localization": R-hat above 1.01 is suspicious, above 1.05 is a clear warning; fewer
+# than 100 effective draws make the tails and even the sd unreliable.
+RHAT_WARN = 1.05
+MIN_ESS = 100
+LOW_ACCEPTANCE = 0.5
+
+
+@dataclass(frozen=True)
+class SiteSummary:
+    """Posterior summary of one scalar quantity across all chains."""
+
+    mean: float
+    sd: float
+    ess: float
+    rhat: float | None  # None with a single chain
+    mcse: float  # Monte Carlo standard error of the mean: sd / sqrt(ess)
+    hpdi_low: float
+    hpdi_high: float
+
+
+@dataclass(frozen=True)
+class ChainStats:
+    """What the sampler itself reports for one chain."""
+
+    acceptance_rate: float
+    divergences: int
+    step_size: float
+    num_steps: int | None  # HMC's leapfrog steps per iteration; None for NUTS
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A problem found in a run, and what to change."""
+
+    problem: str
+    fix: str
+
+
+def effective_sample_size(draws: np.ndarray) -> float:
+    """ESS of ``draws`` shaped ``(chains, draws)``, capped at ``N log10 N``.
+
+    Pyro's estimator, like Stan's, exceeds ``N`` for anti-correlated chains and can
+    even turn negative when the autocorrelation sum is dominated by negative lags; Stan
+    and ArviZ report such chains at the ``N log10 N`` cap, and so do we.
+    """
+    total = draws.size
+    if total < 4 or np.ptp(draws) == 0:
+        return float(total) if total and np.ptp(draws) > 0 else 1.0
+    ess = float(stats.effective_sample_size(torch.as_tensor(draws, dtype=torch.float64), 0, 1))
+    cap = total * math.log10(total)
+    if not math.isfinite(ess) or ess <= 0 or ess > cap:
+        return cap
+    return ess
+
+
+def split_rhat(draws: np.ndarray) -> float | None:
+    """Split R-hat of ``draws`` shaped ``(chains, draws)``; None for a single chain."""
+    if draws.shape[0] < 2 or draws.shape[1] < 4:
+        return None
+    if np.ptp(draws) == 0:
+        return 1.0
+    return float(stats.split_gelman_rubin(torch.as_tensor(draws, dtype=torch.float64), 0, 1))
+
+
+def autocorrelation(draws: np.ndarray, max_lag: int = 50) -> np.ndarray:
+    """Autocorrelation per chain of ``draws`` shaped ``(chains, draws)``, lags 0..max_lag."""
+    if draws.shape[1] < 2 or np.ptp(draws) == 0:
+        return np.ones((draws.shape[0], min(max_lag + 1, draws.shape[1])))
+    acf = stats.autocorrelation(torch.as_tensor(draws, dtype=torch.float64), dim=-1)
+    return acf[:, : max_lag + 1].numpy()
+
+
+def summarize(draws: np.ndarray, prob: float = 0.9) -> SiteSummary:
+    """Mean, sd, ESS, R-hat, MCSE and a ``prob`` highest-density interval of ``draws``."""
+    flat = draws.reshape(-1)
+    ess = effective_sample_size(draws)
+    sd = float(flat.std(ddof=1)) if flat.size > 1 else 0.0
+    low, high = stats.hpdi(torch.as_tensor(flat, dtype=torch.float64), prob, dim=0)
+    return SiteSummary(
+        mean=float(flat.mean()),
+        sd=sd,
+        ess=ess,
+        rhat=split_rhat(draws),
+        mcse=sd / math.sqrt(ess),
+        hpdi_low=float(low),
+        hpdi_high=float(high),
+    )
+
+
+def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], kernel: str) -> list[Advice]:
+    """Plain-words warnings for a run whose numbers should not be trusted."""
+    advice: list[Advice] = []
+    low_ess = [name for name, s in summaries.items() if s.ess < MIN_ESS]
+    if low_ess:
+        worst = min(summaries[name].ess for name in low_ess)
+        advice.append(
+            Advice(
+                f"Effective sample size is only {worst:.0f} for {', '.join(low_ess)}: the draws are "
+                "so correlated that the histogram shows a few independent values repeated, "
+                "and it may sit in the wrong place.",
+                "Use more warmup steps (e.g. 300), switch to NUTS, or turn adaptation off "
+                "with a smaller step size (e.g. step 0.2 with 18 steps).",
+            )
+        )
+    high_rhat = [name for name, s in summaries.items() if s.rhat is not None and s.rhat > RHAT_WARN]
+    if high_rhat:
+        worst = max(summaries[name].rhat for name in high_rhat)
+        advice.append(
+            Advice(
+                f"R-hat is {worst:.2f} for {', '.join(high_rhat)}: the chains disagree, so at "
+                "least one has not found the posterior.",
+                "Use more warmup steps, or NUTS; compare the chains in the trace plot.",
+            )
+        )
+    divergences = sum(c.divergences for c in chains)
+    if divergences:
+        advice.append(
+            Advice(
+                f"{divergences} divergent transitions: the sampler's simulation blew up, so the "
+                "draws may miss part of the posterior.",
+                "Lower the step size, or turn step-size adaptation on.",
+            )
+        )
+    acceptance = min(c.acceptance_rate for c in chains) if chains else 1.0
+    if acceptance < LOW_ACCEPTANCE:
+        advice.append(
+            Advice(
+                f"Acceptance rate is only {acceptance:.0%}: most proposals were rejected and the chain barely moves.",
+                "Lower the step size or turn step-size adaptation on."
+                if kernel == "hmc"
+                else "Use more warmup steps so the step size can adapt.",
+            )
+        )
+    return advice
+
+
+def advise_against_exact(
+    estimate_mean: float, estimate_sd: float, exact_mean: float, exact_sd: float, mcse: float
+) -> list[Advice]:
+    """Compare an estimate with the exact answer, allowing for Monte Carlo error.
+
+    A mean more than 4 Monte Carlo standard errors (and 5% of the exact sd) away from
+    the exact one, or an sd off by more than 20%, is a wrong answer, not noise.
+    """
+    advice = []
+    tolerance = max(4 * mcse, 0.05 * exact_sd)
+    if abs(estimate_mean - exact_mean) > tolerance:
+        advice.append(
+            Advice(
+                f"The posterior mean {estimate_mean:.3f} is {abs(estimate_mean - exact_mean):.3f} "
+                f"away from the exact {exact_mean:.3f}, more than Monte Carlo noise explains.",
+                "Trust the exact answer here; see the diagnostics for why inference missed it.",
+            )
+        )
+    if exact_sd > 0 and abs(estimate_sd / exact_sd - 1) > 0.2:
+        advice.append(
+            Advice(
+                f"The posterior sd {estimate_sd:.3f} differs from the exact {exact_sd:.3f} by "
+                f"{abs(estimate_sd / exact_sd - 1):.0%}.",
+                "More samples or better mixing (NUTS, more warmup) bring it closer; for SVI, "
+                "more steps or a smaller learning rate.",
+            )
+        )
+    return advice

@@ -1,0 +1,35 @@
+"""Model graphs drawn by Pyro itself (``pyro.render_model``), as Graphviz DOT text.
+
+Only the DOT source is produced here; the browser draws it (``st.graphviz_chart``),
+so no system Graphviz is needed on the server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import pyro
+import torch
+
+from ppl_models.guard import inference_guard
+from ppl_models.tensors import observations_on, to_device
+
+
+def model_graph(
+    model: Callable,
+    model_args: tuple = (),
+    observations: Mapping[str, Any] | tuple[tuple[str, Any], ...] = (),
+) -> str:
+    """DOT source of ``model`` with ``observations`` drawn as observed (shaded) nodes.
+
+    Rendering traces the model, which touches Pyro's global handler stack, so it runs
+    under the inference guard like any run.
+    """
+    with inference_guard(seed=0):
+        device = torch.device("cpu")
+        args = to_device(tuple(model_args), device)
+        data = observations_on(dict(observations), device)
+        conditioned = pyro.condition(model, data=data) if data else model
+        graph = pyro.render_model(conditioned, model_args=args, render_distributions=True)
+    return graph.source

@@ -1,0 +1,177 @@
+"""A generic SVI runner: any model, any guide, Adam, a choice of ELBO.
+
+:func:`run_svi` records the loss at every step and every parameter's constrained
+value along the way (the trajectories the page draws), reports the loss curve so far
+to a progress callback, and returns a frozen :class:`SviResult` of numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyro
+from pyro.infer import SVI, Predictive, Trace_ELBO, TraceEnum_ELBO, TraceMeanField_ELBO
+
+from ppl_models.device import resolve_device
+from ppl_models.errors import InferenceError, RunCancelled
+from ppl_models.guard import inference_guard
+from ppl_models.progress import Progress, ProgressCallback
+from ppl_models.tensors import observations_on, to_device
+
+ELBOS = {
+    "trace": "Trace_ELBO: Monte Carlo estimate of the whole ELBO",
+    "meanfield": "TraceMeanField_ELBO: analytic KL terms where Pyro knows them (less noise)",
+    "enum": "TraceEnum_ELBO: sums out enumerated discrete sites exactly",
+}
+
+MAX_STEPS = 5000
+PROGRESS_INTERVAL_S = 0.15
+
+
+@dataclass(frozen=True)
+class SviSettings:
+    """Everything that decides an SVI run; frozen and hashable, so it can key a cache."""
+
+    num_steps: int = 1000
+    lr: float = 0.02
+    beta1: float = 0.9
+    beta2: float = 0.999
+    elbo: str = "meanfield"
+    num_particles: int = 8
+    max_plate_nesting: int = 1
+    seed: int = 0
+    device: str = "auto"
+    num_posterior_samples: int = 1000
+
+    def check(self) -> None:
+        problems = []
+        if self.elbo not in ELBOS:
+            problems.append(f"the ELBO must be one of {tuple(ELBOS)}, not {self.elbo!r}")
+        if not 1 <= self.num_steps <= MAX_STEPS:
+            problems.append(f"steps must be between 1 and {MAX_STEPS}")
+        if not (self.lr > 0 and math.isfinite(self.lr)):
+            problems.append("the learning rate must be a positive number")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            problems.append("Adam's betas must lie in [0, 1)")
+        if not 1 <= self.num_particles <= 100:
+            problems.append("particles must be between 1 and 100")
+        if problems:
+            raise InferenceError("Cannot run SVI: " + "; ".join(problems) + ".")
+
+
+@dataclass(frozen=True)
+class SviResult:
+    """A finished SVI run.
+
+    :ivar losses: the ELBO loss (negative ELBO) at every step.
+    :ivar params: each guide parameter's final constrained value.
+    :ivar trajectories: each parameter's constrained value after every step,
+        shaped ``(steps, *param_shape)``.
+    :ivar posterior_samples: draws from the fitted guide per latent site.
+    """
+
+    settings: SviSettings
+    losses: np.ndarray
+    params: dict[str, np.ndarray]
+    trajectories: dict[str, np.ndarray]
+    posterior_samples: dict[str, np.ndarray]
+    wall_time_s: float
+    device: str
+    device_note: str = ""
+
+
+def _make_elbo(settings: SviSettings):
+    common = dict(num_particles=settings.num_particles, vectorize_particles=settings.num_particles > 1)
+    if settings.elbo == "enum":
+        return TraceEnum_ELBO(max_plate_nesting=settings.max_plate_nesting, **common)
+    if settings.elbo == "meanfield":
+        return TraceMeanField_ELBO(max_plate_nesting=settings.max_plate_nesting, **common)
+    return Trace_ELBO(max_plate_nesting=settings.max_plate_nesting, **common)
+
+
+def _current_params() -> dict[str, np.ndarray]:
+    store = pyro.get_param_store()
+    return {name: value.detach().cpu().numpy().copy() for name, value in store.items()}
+
+
+def _draw_from_guide(model, guide, settings: SviSettings, args: tuple) -> dict:
+    """Draw from the fitted guide, in one vectorised pass when the model allows it."""
+    try:
+        predictive = Predictive(model, guide=guide, num_samples=settings.num_posterior_samples, parallel=True)
+        return predictive.get_samples(*args)
+    except (ValueError, RuntimeError, NotImplementedError):
+        # Models with Python control flow on sampled values cannot be vectorised.
+        predictive = Predictive(model, guide=guide, num_samples=settings.num_posterior_samples)
+        return predictive.get_samples(*args)
+
+
+def run_svi(
+    model: Callable,
+    guide: Callable,
+    settings: SviSettings,
+    model_args: tuple = (),
+    observations: Mapping[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
+    work_elements: int = 1,
+) -> SviResult:
+    """Fit ``guide`` to the posterior of ``model`` given ``observations`` by SVI with Adam.
+
+    :param progress: called every ~0.15 s with the loss curve so far (``partial["loss"]``);
+        returning ``False`` stops the run with :class:`RunCancelled`.
+    :raises InferenceError: for impossible settings, or when the loss becomes NaN or
+        infinite (the message says at which step, and what to change).
+    """
+    settings.check()
+    choice = resolve_device(settings.device, work_elements)
+    started = time.perf_counter()
+    with inference_guard(settings.seed):
+        args = to_device(tuple(model_args), choice.device)
+        data = observations_on(observations, choice.device)
+        conditioned = pyro.condition(model, data=data) if data else model
+        optimizer = pyro.optim.Adam({"lr": settings.lr, "betas": (settings.beta1, settings.beta2)})
+        svi = SVI(conditioned, guide, optimizer, loss=_make_elbo(settings))
+        losses = np.empty(settings.num_steps)
+        snapshots: list[dict[str, np.ndarray]] = []
+        last_report = 0.0
+        for step in range(settings.num_steps):
+            try:
+                loss = svi.step(*args)
+            except ValueError as error:
+                raise InferenceError(
+                    f"SVI failed at step {step + 1}: {error}. A smaller learning rate usually helps."
+                ) from error
+            if not math.isfinite(loss):
+                raise InferenceError(
+                    f"SVI diverged at step {step + 1}: the loss became {loss}. Lower the learning rate and run again."
+                )
+            losses[step] = loss
+            snapshots.append(_current_params())
+            now = time.perf_counter()
+            if progress and (step + 1 == settings.num_steps or now - last_report >= PROGRESS_INTERVAL_S):
+                last_report = now
+                report = Progress(
+                    "optimizing", step + 1, settings.num_steps, partial={"loss": losses[: step + 1].copy()}
+                )
+                if progress(report) is False:
+                    raise RunCancelled("Stopped on request.")
+        params = _current_params()
+        latent = {
+            name: value.detach().cpu().numpy()
+            for name, value in _draw_from_guide(conditioned, guide, settings, args).items()
+            if name not in data
+        }
+    return SviResult(
+        settings=settings,
+        losses=losses,
+        params=params,
+        trajectories={name: np.stack([s[name] for s in snapshots]) for name in params},
+        posterior_samples=latent,
+        wall_time_s=time.perf_counter() - started,
+        device=str(choice.device),
+        device_note=choice.note,
+    )

@@ -1,0 +1,43 @@
+"""Moving plain values onto a device and flattening samples into scalar draws."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+
+
+def to_device(value: Any, device: torch.device) -> Any:
+    """Numbers, arrays and tensors become float tensors on ``device``; tuples recurse."""
+    if isinstance(value, tuple):
+        return tuple(to_device(v, device) for v in value)
+    if isinstance(value, (bool, str)) or value is None:
+        return value
+    if isinstance(value, torch.Tensor):
+        return value.to(device)
+    if isinstance(value, (int, float, list, np.ndarray)):
+        return torch.as_tensor(value, dtype=torch.get_default_dtype(), device=device)
+    return value
+
+
+def observations_on(data: Mapping[str, Any] | None, device: torch.device) -> dict:
+    return {name: to_device(value, device) for name, value in (data or {}).items()}
+
+
+def scalar_views(samples: Mapping[str, np.ndarray], lead_dims: int) -> dict[str, np.ndarray]:
+    """Split each site into scalar quantities: ``locs`` of shape (..., 2) -> ``locs[0]``, ``locs[1]``.
+
+    :param int lead_dims: how many leading dims index draws (2 for ``(chains, draws)``).
+    """
+    views: dict[str, np.ndarray] = {}
+    for name, value in samples.items():
+        event_shape = value.shape[lead_dims:]
+        if not event_shape:
+            views[name] = value
+            continue
+        for index in np.ndindex(*event_shape):
+            label = ",".join(str(i) for i in index)
+            views[f"{name}[{label}]"] = value[(slice(None),) * lead_dims + index]
+    return views

@@ -1,0 +1,126 @@
+"""Controls bound to the URL query string, declared as small specs.
+
+Every control is a Streamlit widget with ``bind="query-params"``, keyed by its URL
+name, so a teacher can share a link to an exact setting. Streamlit silently drops a
+malformed value (``measurement=abc``) and falls back to the default; :func:`render`
+also checks the raw query string against each spec first and shows which values were
+ignored and why, so a broken link never looks like a working one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+
+@dataclass(frozen=True)
+class Slider:
+    key: str
+    label: str
+    min: float
+    max: float
+    default: float
+    step: float
+    help: str
+    number_box: bool = False  # a number box instead of a slider, for wide ranges
+
+    def problem(self, raw: str) -> str:
+        try:
+            value = float(raw)
+        except ValueError:
+            return "is not a number"
+        if not math.isfinite(value) or not self.min <= value <= self.max:
+            return f"is outside {self.min:g} to {self.max:g}"
+        if isinstance(self.default, int) and value != int(value):
+            return "is not a whole number"
+        return ""
+
+    def widget(self) -> Any:
+        kwargs = dict(
+            min_value=self.min,
+            max_value=self.max,
+            value=self.default,
+            step=self.step,
+            help=self.help,
+            key=self.key,
+            bind="query-params",
+        )
+        if self.number_box:
+            return st.number_input(self.label, **kwargs)
+        return st.slider(self.label, **kwargs)
+
+
+@dataclass(frozen=True)
+class Choice:
+    key: str
+    label: str
+    options: tuple[str, ...]
+    captions: tuple[str, ...]
+    default: str
+    help: str
+
+    def problem(self, raw: str) -> str:
+        return "" if raw in self.options else f"is not one of {', '.join(self.options)}"
+
+    def widget(self) -> Any:
+        return st.radio(
+            self.label,
+            self.options,
+            index=self.options.index(self.default),
+            captions=self.captions,
+            help=self.help,
+            key=self.key,
+            bind="query-params",
+        )
+
+
+@dataclass(frozen=True)
+class Toggle:
+    key: str
+    label: str
+    default: bool
+    help: str
+
+    def problem(self, raw: str) -> str:
+        return "" if raw.lower() in ("true", "false") else "is not true or false"
+
+    def widget(self) -> Any:
+        return st.toggle(self.label, value=self.default, help=self.help, key=self.key, bind="query-params")
+
+
+Control = Slider | Choice | Toggle
+
+
+def link_problems(controls: list[Control]) -> list[str]:
+    """One sentence per query-string value that a control will ignore."""
+    problems = []
+    for control in controls:
+        if control.key not in st.query_params:
+            continue
+        raw = st.query_params[control.key]
+        problem = control.problem(raw)
+        if problem:
+            problems.append(f"`{control.key}={raw}` {problem}; using the default {control.default!r} instead.")
+    return problems
+
+
+def show_link_problems(controls: list[Control], page: str) -> None:
+    """Warn about ignored link values; the note stays for the session once seen.
+
+    Streamlit removes an invalid value from the URL after the first run, so the note is
+    remembered in session state to survive the reruns that follow.
+    """
+    remembered = st.session_state.setdefault(f"_link_problems_{page}", [])
+    for problem in link_problems(controls):
+        if problem not in remembered:
+            remembered.append(problem)
+    if remembered:
+        st.warning("Some values in the link were ignored:\n\n" + "\n".join(f"- {p}" for p in remembered))
+
+
+def render(controls: list[Control]) -> dict[str, Any]:
+    """Draw the controls in order and return their values by URL key."""
+    return {control.key: control.widget() for control in controls}

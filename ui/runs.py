@@ -1,0 +1,109 @@
+"""Cached inference runs with a live progress bar, shared by every page.
+
+A page calls :func:`cached_run` with a ``ppl_models`` function and its frozen,
+hashable arguments. On a hit the result comes back at once; on a miss a progress bar
+(and, through ``live``, a chart that fills in) is drawn while the function runs.
+Errors come back as a message for the page, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from ppl_models.errors import InferenceError, RunCancelled
+from ppl_models.progress import Progress
+from ui.run_cache import SHARED, CachedValue
+
+log = logging.getLogger(__name__)
+
+STAGE_WORDS = {"warmup": "warming up", "sampling": "sampling", "optimizing": "optimizing"}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """What a page needs to render a run: the result or an error, and where it came from."""
+
+    result: Any = None
+    error: str = ""
+    from_cache: bool = False
+    compute_seconds: float = 0.0
+    computed_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def cache_key(function: Callable, *args: Any) -> tuple:
+    return (function.__module__, function.__qualname__, *args)
+
+
+def cached_run(
+    function: Callable,
+    *args: Any,
+    label: str,
+    live: Callable[[Progress], None] | None = None,
+) -> RunOutcome:
+    """Run ``function(*args, progress=...)`` through the shared cache.
+
+    :param label: what the progress bar says is happening ("Sampling the posterior").
+    :param live: draws partial results (e.g. a histogram filling in) on a miss.
+    """
+    key = cache_key(function, *args)
+    entry = SHARED.peek(key)
+    if entry is not None:
+        return _outcome(entry, from_cache=True)
+    bar = st.progress(0.0, text=f"{label}…")
+    waiting = st.empty()
+
+    def report(progress: Progress) -> None:
+        stage = STAGE_WORDS.get(progress.stage, progress.stage)
+        bar.progress(progress.fraction, text=f"{label}: {stage}, {progress.done} of {progress.total}")
+        if live is not None:
+            live(progress)
+
+    def note_wait() -> None:
+        waiting.info("Another session is computing this exact setting; its result will appear here.")
+
+    try:
+        reports = "progress" in inspect.signature(function).parameters
+        entry, from_cache = SHARED.get_or_compute(
+            key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=note_wait
+        )
+        return _outcome(entry, from_cache)
+    except (InferenceError, RunCancelled) as error:
+        return RunOutcome(error=str(error))
+    except Exception as error:  # noqa: BLE001 - the page must survive any failure
+        log.exception("Inference failed for %r", key)
+        return RunOutcome(error=f"Inference failed ({type(error).__name__}): {error}")
+    finally:
+        bar.empty()
+        waiting.empty()
+
+
+def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:
+    return RunOutcome(
+        result=entry.value,
+        from_cache=from_cache,
+        compute_seconds=entry.compute_seconds,
+        computed_at=entry.computed_at,
+    )
+
+
+def show_provenance(outcome: RunOutcome) -> None:
+    """Say whether the result was just computed or came from the shared cache."""
+    if outcome.from_cache:
+        age = time.time() - outcome.computed_at
+        st.caption(
+            f"⚡ From the shared cache: computed {age:.0f} s ago in {outcome.compute_seconds:.2f} s; "
+            "re-rendered without re-running inference."
+        )
+    else:
+        st.caption(f"Computed just now in {outcome.compute_seconds:.2f} s; cached for everyone.")

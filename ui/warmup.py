@@ -1,0 +1,51 @@
+"""Compute every page's default setting in the background when the server starts.
+
+The first student to open a page then gets a cached result instead of waiting for
+inference. The jobs go through the same shared cache and keys as the pages, so a
+session that arrives mid-computation waits for this run instead of starting another.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import threading
+
+from ppl_models import mcmc, scale
+from ppl_models.errors import InferenceError
+from ui.run_cache import SHARED
+from ui.runs import cache_key
+
+log = logging.getLogger(__name__)
+_started = threading.Event()
+_lock = threading.Lock()
+
+
+def default_jobs() -> list[tuple]:
+    """(function, *args) for each page's default setting, exactly as the pages build them."""
+    return [(scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings())]
+
+
+def _run(jobs: list[tuple]) -> None:
+    for function, *args in jobs:
+        try:
+            SHARED.get_or_compute(cache_key(function, *args), functools.partial(function, *args))
+        except InferenceError:
+            log.exception("Warm-up of %s failed", function.__qualname__)
+
+
+def warm_default_settings() -> threading.Thread | None:
+    """Start the warm-up thread once per process; later calls do nothing.
+
+    ``PME_WARMUP=0`` turns it off (tests that count cache hits and misses need that).
+    """
+    if os.environ.get("PME_WARMUP", "1") == "0":
+        return None
+    with _lock:
+        if _started.is_set():
+            return None
+        _started.set()
+    thread = threading.Thread(target=_run, args=(default_jobs(),), name="warm-defaults", daemon=True)
+    thread.start()
+    return thread
