@@ -33,6 +33,7 @@ class SiteSummary:
     mcse: float  # Monte Carlo standard error of the mean: sd / sqrt(ess)
     hpdi_low: float
     hpdi_high: float
+    ess_capped: bool = False  # draws so anti-correlated that the estimate hit the cap
 
 
 @dataclass(frozen=True)
@@ -53,6 +54,10 @@ class Advice:
     fix: str
 
 
+def ess_cap(total_draws: int) -> float:
+    return total_draws * math.log10(max(total_draws, 2))
+
+
 def effective_sample_size(draws: np.ndarray) -> float:
     """ESS of ``draws`` shaped ``(chains, draws)``, capped at ``N log10 N``.
 
@@ -64,7 +69,7 @@ def effective_sample_size(draws: np.ndarray) -> float:
     if total < 4 or np.ptp(draws) == 0:
         return float(total) if total and np.ptp(draws) > 0 else 1.0
     ess = float(stats.effective_sample_size(torch.as_tensor(draws, dtype=torch.float64), 0, 1))
-    cap = total * math.log10(total)
+    cap = ess_cap(total)
     if not math.isfinite(ess) or ess <= 0 or ess > cap:
         return cap
     return ess
@@ -101,6 +106,7 @@ def summarize(draws: np.ndarray, prob: float = 0.9) -> SiteSummary:
         mcse=sd / math.sqrt(ess),
         hpdi_low=float(low),
         hpdi_high=float(high),
+        ess_capped=ess >= ess_cap(flat.size) * (1 - 1e-9),
     )
 
 
@@ -117,6 +123,16 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
                 "and it may sit in the wrong place.",
                 "Use more warmup steps (e.g. 300), switch to NUTS, or turn adaptation off "
                 "with a smaller step size (e.g. step 0.2 with 18 steps).",
+            )
+        )
+    capped = [name for name, s in summaries.items() if s.ess_capped]
+    if capped:
+        advice.append(
+            Advice(
+                f"The draws of {', '.join(capped)} alternate from side to side (strongly "
+                "anti-correlated), a sign that each HMC trajectory ends near a half or whole "
+                "turn of the posterior: the mean is fine, but the spread can be badly off.",
+                "Switch to NUTS, which picks its own trajectory length, or change the number of leapfrog steps.",
             )
         )
     high_rhat = [name for name, s in summaries.items() if s.rhat is not None and s.rhat > RHAT_WARN]
@@ -152,12 +168,18 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
 
 
 def advise_against_exact(
-    estimate_mean: float, estimate_sd: float, exact_mean: float, exact_sd: float, mcse: float
+    estimate_mean: float,
+    estimate_sd: float,
+    exact_mean: float,
+    exact_sd: float,
+    mcse: float = 0.0,
+    ess: float = math.inf,
 ) -> list[Advice]:
     """Compare an estimate with the exact answer, allowing for Monte Carlo error.
 
     A mean more than 4 Monte Carlo standard errors (and 5% of the exact sd) away from
-    the exact one, or an sd off by more than 20%, is a wrong answer, not noise.
+    the exact one is a wrong answer, not noise. So is an sd off by more than 3 of its
+    own standard errors (relative error ~ 1/sqrt(2 ESS)), and never less than 10%.
     """
     advice = []
     tolerance = max(4 * mcse, 0.05 * exact_sd)
@@ -169,7 +191,8 @@ def advise_against_exact(
                 "Trust the exact answer here; see the diagnostics for why inference missed it.",
             )
         )
-    if exact_sd > 0 and abs(estimate_sd / exact_sd - 1) > 0.2:
+    sd_tolerance = max(0.1, 3 / math.sqrt(2 * ess))
+    if exact_sd > 0 and abs(estimate_sd / exact_sd - 1) > sd_tolerance:
         advice.append(
             Advice(
                 f"The posterior sd {estimate_sd:.3f} differs from the exact {exact_sd:.3f} by "

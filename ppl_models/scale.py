@@ -122,13 +122,13 @@ def infer_weight(
         svi = run_svi(scale, scale_guide, settings, _model_args(query), observations, progress)
         mean = float(svi.params["weight_loc"])
         sd = float(svi.params["weight_scale"])
-        advice = diagnostics.advise_against_exact(mean, sd, exact.mean, exact.sd, mcse=0.0)
+        advice = diagnostics.advise_against_exact(mean, sd, exact.mean, exact.sd)
         draws = svi.posterior_samples["weight"].reshape(1, -1)
         return ScaleInference(query, "svi", draws, mean, sd, exact, tuple(advice), svi=svi)
     mcmc = run_mcmc(scale, settings, _model_args(query), observations, progress)
     summary = mcmc.summaries["weight"]
     advice = list(mcmc.advice) + diagnostics.advise_against_exact(
-        summary.mean, summary.sd, exact.mean, exact.sd, summary.mcse
+        summary.mean, summary.sd, exact.mean, exact.sd, summary.mcse, summary.ess
     )
     return ScaleInference(
         query, settings.kernel, mcmc.draws["weight"], summary.mean, summary.sd, exact, tuple(advice), mcmc=mcmc

@@ -38,7 +38,7 @@ class SviSettings:
     """Everything that decides an SVI run; frozen and hashable, so it can key a cache."""
 
     num_steps: int = 1000
-    lr: float = 0.02
+    lr: float = 0.05
     beta1: float = 0.9
     beta2: float = 0.999
     elbo: str = "meanfield"

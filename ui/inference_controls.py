@@ -84,7 +84,7 @@ MCMC_CONTROLS: list[Control] = [
 ]
 SVI_CONTROLS: list[Control] = [
     Slider("svi_steps", "SVI steps", 10, svi.MAX_STEPS, 1000, 10, "Adam steps on the ELBO.", number_box=True),
-    Slider("lr", "Learning rate", 0.001, 0.5, 0.02, 0.001, "Adam's learning rate.", number_box=True),
+    Slider("lr", "Learning rate", 0.001, 0.5, 0.05, 0.001, "Adam's learning rate.", number_box=True),
     Slider(
         "particles",
         "ELBO particles",

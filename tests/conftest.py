@@ -1,0 +1,24 @@
+"""Shared fixtures: a clean Pyro state and an empty shared cache for every test."""
+
+import os
+import sys
+from pathlib import Path
+
+import pyro
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+# The start-up warm-up would fill the cache behind the tests' backs.
+os.environ["PME_WARMUP"] = "0"
+
+from ui.run_cache import SHARED  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def clean_state():
+    pyro.clear_param_store()
+    pyro.set_rng_seed(0)
+    SHARED.clear()
+    yield
+    SHARED.clear()

@@ -1,0 +1,98 @@
+"""AppTest: the scale page, read back from what it shows."""
+
+import numpy as np
+import pytest
+
+from ppl_models.scale import ScaleQuery, exact_posterior
+from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
+
+FAST = dict(algo="nuts", samples="500", warmup="200")
+
+
+def test_defaults_show_the_lecture_posterior_against_the_exact_one():
+    app = open_page("scale")
+    mean = metric(app, "Posterior mean")
+    assert abs(float(mean.value) - 12.56) < 0.1
+    assert "exact 12.560" in mean.delta
+    assert "exact 0.600" in metric(app, "Posterior sd").delta
+    histogram = figures(app)[0]
+    assert histogram["layout"]["title"]["text"] == "P(weight | measurement = 14)"
+    samples = array(trace(histogram, "samples")["x"])
+    assert samples.shape == (1000,) and abs(samples.mean() - 12.56) < 0.1
+    exact = trace(histogram, "exact posterior")
+    assert array(exact["x"])[int(np.argmax(array(exact["y"])))] == pytest.approx(12.56, abs=0.1)
+    assert "Computed just now" in texts(app.caption)
+    assert app.get("graphviz_chart") and "measurement" in app.get("graphviz_chart")[0].proto.spec
+    assert "mcmc.run(*args)" in app.code[0].value
+
+
+def test_moving_the_measurement_moves_the_posterior_mean_to_the_new_exact_value():
+    app = open_page("scale", **FAST)
+    app.slider(key="measurement").set_value(9.5).run()
+    expected = exact_posterior(ScaleQuery(measurement=9.5)).mean
+    mean = metric(app, "Posterior mean")
+    assert f"exact {expected:.3f}" in mean.delta
+    assert abs(float(mean.value) - expected) < 0.1
+
+
+def test_a_link_sets_the_controls():
+    app = open_page("scale", measurement="9.5", guess="8.5", algo="nuts", samples="500")
+    assert app.slider(key="measurement").value == 9.5
+    assert app.slider(key="guess").value == 8.5
+    assert app.radio(key="algo").value == "nuts"
+    expected = exact_posterior(ScaleQuery(guess=8.5, measurement=9.5))
+    assert f"exact {expected.mean:.3f}" in metric(app, "Posterior mean").delta
+    assert not app.warning
+
+
+def test_malformed_link_values_fall_back_to_defaults_with_a_note():
+    app = open_page("scale", measurement="abc", algo="bogus", samples="1e9", adapt="maybe", **{"warmup": "200"})
+    note = texts(app.warning)
+    assert "`measurement=abc` is not a number; using the default 14.0" in note
+    assert "`algo=bogus` is not one of hmc, nuts, svi" in note
+    assert "`samples=1e9` is outside 10 to 5000" in note
+    assert "`adapt=maybe` is not true or false" in note
+    assert app.slider(key="measurement").value == 14.0
+    assert "exact 12.560" in metric(app, "Posterior mean").delta
+    app.run()  # the note survives the rerun after Streamlit drops the bad values
+    assert "measurement=abc" in texts(app.warning)
+
+
+def test_a_cached_setting_rerenders_from_the_cache_and_says_so():
+    app = open_page("scale", **FAST)
+    first = metric(app, "Posterior mean").value
+    app.run()
+    assert "From the shared cache" in texts(app.caption)
+    assert metric(app, "Posterior mean").value == first
+
+
+def test_svi_shows_the_loss_curve_and_guide_parameters_converging():
+    app = open_page("scale", algo="svi")
+    mean = float(metric(app, "Posterior mean").value)
+    assert abs(mean - 12.56) < 0.1 and abs(float(metric(app, "Posterior sd").value) - 0.6) < 0.09
+    by_title = {f["layout"]["title"]["text"]: f for f in figures(app)}
+    loss = array(trace(by_title["SVI loss (negative ELBO)"], "loss")["y"])
+    assert loss.shape == (1000,) and loss[-100:].mean() < loss[:100].mean()
+    paths = by_title["Guide parameters vs exact posterior"]
+    assert array(trace(paths, "weight_loc")["y"])[-1] == pytest.approx(mean, abs=1e-3)
+    assert array(trace(paths, "weight_scale")["y"])[-1] == pytest.approx(0.6, abs=0.09)
+
+
+def test_the_fragile_lecture_setting_warns_in_plain_words():
+    app = open_page("scale", guess="8.5", seed="1")
+    warning = texts(app.error)
+    assert "Don't trust this posterior yet" in warning
+    assert "Effective sample size is only" in warning
+    assert "switch to NUTS" in warning
+
+
+def test_bad_model_numbers_cannot_be_entered():
+    app = open_page("scale", prior_sd="0", **FAST)
+    assert "`prior_sd=0` is outside 0.1 to 10" in texts(app.warning)
+    assert app.slider(key="prior_sd").value == 1.0
+
+
+def test_home_page_has_a_card_per_page():
+    app = open_page("home")
+    assert "Pyro Model Explorer" in app.title[0].value
+    assert "Conditioning & HMC" in texts(app.subheader)

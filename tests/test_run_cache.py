@@ -1,0 +1,64 @@
+"""The shared cache: bounded, least recently used out first, one computation per key."""
+
+import threading
+import time
+
+import pytest
+
+from ui.run_cache import RunCache
+
+
+def test_hit_after_miss_and_lru_bound():
+    cache = RunCache(max_entries=2)
+    assert cache.get_or_compute("a", lambda: 1)[1] is False
+    assert cache.get_or_compute("a", lambda: 2)[0].value == 1
+    cache.get_or_compute("b", lambda: 2)
+    cache.peek("a")  # a is now more recent than b
+    cache.get_or_compute("c", lambda: 3)
+    assert len(cache) == 2
+    assert cache.peek("b") is None and cache.peek("a").value == 1
+
+
+def test_entries_expire_after_ttl():
+    cache = RunCache(ttl_s=0.05)
+    cache.get_or_compute("a", lambda: 1)
+    time.sleep(0.1)
+    assert cache.peek("a") is None
+
+
+def test_many_callers_of_one_key_share_one_computation():
+    cache = RunCache()
+    calls = []
+    waited = []
+
+    def slow():
+        calls.append(1)
+        time.sleep(0.3)
+        return "value"
+
+    outcomes = []
+    threads = [
+        threading.Thread(
+            target=lambda: outcomes.append(cache.get_or_compute("k", slow, on_wait=lambda: waited.append(1)))
+        )
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert sorted(from_cache for _, from_cache in outcomes) == [False] + [True] * 7
+    assert len(waited) == 7
+    assert {entry.value for entry, _ in outcomes} == {"value"}
+
+
+def test_failures_are_not_cached():
+    cache = RunCache()
+
+    def fail():
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError):
+        cache.get_or_compute("k", fail)
+    assert cache.get_or_compute("k", lambda: 5)[0].value == 5
