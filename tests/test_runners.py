@@ -1,5 +1,6 @@
 """The generic runners, diagnostics and device rule, on small settings."""
 
+import itertools
 import math
 
 import numpy as np
@@ -53,7 +54,7 @@ def test_progress_streams_partial_draws_and_can_stop_the_run():
     assert reports[-1].done == reports[-1].total == 300
     assert len(reports[-1].partial["weight"]) == 200
     assert all(
-        len(a.partial.get("weight", [])) <= len(b.partial.get("weight", [])) for a, b in zip(reports, reports[1:])
+        len(a.partial.get("weight", [])) <= len(b.partial.get("weight", [])) for a, b in itertools.pairwise(reports)
     )
     with pytest.raises(RunCancelled):
         run_mcmc(scale, SMALL, ARGS, {"measurement": 14.0}, progress=lambda p: False)
