@@ -5,11 +5,11 @@ import streamlit as st
 from ui.panels import DEVICE_KEY
 from ui.warmup import warm_default_settings
 
-st.set_page_config(page_title="Pyro Model Explorer", page_icon="🎲", layout="wide")
+st.set_page_config(page_title="Pyro Model Explorer", page_icon=":material/casino:", layout="wide")
 
 PAGES = [
-    st.Page("pages/home.py", title="Home", icon="🏠", default=True),
-    st.Page("pages/scale.py", title="Conditioning & HMC", icon="⚖️", url_path="scale"),
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
 ]
 navigation = st.navigation(PAGES)
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-st.title("🎲 Pyro Model Explorer")
+st.title("Pyro Model Explorer")
 st.markdown(
     "Explore the probabilistic programs of the causal-ML lecture on **Pyro** without editing "
     "any code. Move a slider for a prior, an observation (`measurement = 14`) or an "
@@ -26,4 +26,4 @@ for page, title, description in CARDS:
     with st.container(border=True):
         st.subheader(title)
         st.markdown(description)
-        st.page_link(page, label=f"Open {title.split(' ', 1)[1]}", icon="➡️")
+        st.page_link(page, label=f"Open {title}", icon=":material/arrow_forward:")

@@ -90,6 +90,7 @@ mean_col.metric(
     f"{result.mean:.3f}",
     f"{result.mean - exact.mean:+.3f} vs exact {exact.mean:.3f}",
     delta_color="off",
+    delta_arrow="off",
     help="Mean of the draws (MCMC) or the guide's loc (SVI), beside the exact value.",
 )
 sd_col.metric(
@@ -97,6 +98,7 @@ sd_col.metric(
     f"{result.sd:.3f}",
     f"{result.sd - exact.sd:+.3f} vs exact {exact.sd:.3f}",
     delta_color="off",
+    delta_arrow="off",
     help="Standard deviation of the draws, or the guide's scale.",
 )
 panels.advice(result.advice)

@@ -14,6 +14,9 @@ os.environ["PME_WARMUP"] = "0"
 
 from ui.run_cache import SHARED  # noqa: E402
 
+# The server and browser fixtures live beside their helpers.
+pytest_plugins = ["tests.browser_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def clean_state():

@@ -9,7 +9,9 @@ session, bounded by ``max_entries`` (least recently used out first) and ``ttl_s`
 
 Concurrency: when several sessions ask for the same key at once, one computes and the
 others wait for its result (single flight), so a class following the teacher's slider
-costs one inference, not thirty.
+costs one inference, not thirty. The computing caller may :meth:`RunCache.publish` its
+progress; waiters receive the latest report a few times a second, so every waiting
+session can draw the same live progress.
 """
 
 from __future__ import annotations
@@ -18,8 +20,16 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
+WAIT_POLL_S = 0.2
+
+
+@dataclass
+class _Flight:
+    done: threading.Event = field(default_factory=threading.Event)
+    latest: Any = None
 
 
 @dataclass(frozen=True)
@@ -34,7 +44,7 @@ class RunCache:
         self.max_entries = max_entries
         self.ttl_s = ttl_s
         self._entries: OrderedDict[Hashable, CachedValue] = OrderedDict()
-        self._inflight: dict[Hashable, threading.Event] = {}
+        self._inflight: dict[Hashable, _Flight] = {}
         self._lock = threading.Lock()
 
     def peek(self, key: Hashable) -> CachedValue | None:
@@ -53,11 +63,12 @@ class RunCache:
         self,
         key: Hashable,
         compute: Callable[[], Any],
-        on_wait: Callable[[], None] | None = None,
+        on_wait: Callable[[Any], None] | None = None,
     ) -> tuple[CachedValue, bool]:
         """Return ``(entry, from_cache)``, computing at most once per key at a time.
 
-        :param on_wait: called once if this caller must wait for another's computation.
+        :param on_wait: while this caller waits for another's computation, called every
+            0.2 s with the latest report that computation published (None before any).
         Exceptions from ``compute`` propagate and are not cached; a waiter whose
         computer failed computes for itself.
         """
@@ -66,14 +77,12 @@ class RunCache:
             if entry is not None:
                 return entry, True
             with self._lock:
-                event = self._inflight.get(key)
-                if event is None:
-                    event = self._inflight[key] = threading.Event()
+                flight = self._inflight.get(key)
+                if flight is None:
+                    flight = self._inflight[key] = _Flight()
                     break
-            if on_wait is not None:
-                on_wait()
-                on_wait = None
-            event.wait()
+            while not flight.done.wait(WAIT_POLL_S if on_wait else None):
+                on_wait(flight.latest)
         try:
             started = time.perf_counter()
             value = compute()
@@ -87,7 +96,13 @@ class RunCache:
         finally:
             with self._lock:
                 del self._inflight[key]
-            event.set()
+            flight.done.set()
+
+    def publish(self, key: Hashable, report: Any) -> None:
+        """Share the computing caller's latest progress with the callers waiting on it."""
+        flight = self._inflight.get(key)
+        if flight is not None:
+            flight.latest = report
 
     def clear(self) -> None:
         with self._lock:

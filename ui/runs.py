@@ -63,19 +63,25 @@ def cached_run(
     bar = st.progress(0.0, text=f"{label}…")
     waiting = st.empty()
 
-    def report(progress: Progress) -> None:
+    def draw(progress: Progress) -> None:
         stage = STAGE_WORDS.get(progress.stage, progress.stage)
         bar.progress(progress.fraction, text=f"{label}: {stage}, {progress.done} of {progress.total}")
         if live is not None:
             live(progress)
 
-    def note_wait() -> None:
-        waiting.info("Another session is computing this exact setting; its result will appear here.")
+    def report(progress: Progress) -> None:
+        SHARED.publish(key, progress)
+        draw(progress)
+
+    def follow_other_session(progress: Progress | None) -> None:
+        waiting.caption("Another session (or the start-up warm-up) is computing this exact setting; following it.")
+        if progress is not None:
+            draw(progress)
 
     try:
         reports = "progress" in inspect.signature(function).parameters
         entry, from_cache = SHARED.get_or_compute(
-            key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=note_wait
+            key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=follow_other_session
         )
         return _outcome(entry, from_cache)
     except (InferenceError, RunCancelled) as error:

@@ -1,0 +1,121 @@
+"""Speed of the scale page, as ratios against the lecture's own script, in one process.
+
+Baseline: the lecture-faithful script (Pyro's HMC(step_size=0.9, num_steps=4), MCMC with
+1000 samples and 50 warmup steps, its progress bar on, torch's default threads). Then
+the app's runner on the same setting, and on the alternatives the page offers; the
+time until the first partial histogram can be drawn; and the cached rerun of the page
+through AppTest. Every ratio compares runs made here, in this process, one after
+another; no absolute time is a pass/fail threshold.
+
+    python bench/scale_speed.py [--seed 0] [--repeats 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("PME_WARMUP", "0")
+
+import pyro  # noqa: E402
+import pyro.distributions as dist  # noqa: E402
+import torch  # noqa: E402
+from pyro.infer import HMC, MCMC  # noqa: E402
+
+from ppl_models.diagnostics import effective_sample_size  # noqa: E402
+from ppl_models.mcmc import McmcSettings  # noqa: E402
+from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight  # noqa: E402
+
+
+def lecture_script(seed: int) -> tuple[float, torch.Tensor]:
+    """The lecture's code, modernised only where Pyro 1.9 requires it."""
+
+    def scale(guess):
+        weight = pyro.sample("weight", dist.Normal(guess, 1.0))
+        return pyro.sample("measurement", dist.Normal(weight, 0.75))
+
+    conditioned_scale = pyro.condition(scale, data={"measurement": torch.tensor(14.0)})
+    pyro.set_rng_seed(seed)
+    started = time.perf_counter()
+    hmc_kernel = HMC(conditioned_scale, step_size=0.9, num_steps=4)
+    posterior = MCMC(hmc_kernel, num_samples=1000, warmup_steps=50)
+    posterior.run(torch.tensor(10.0))
+    return time.perf_counter() - started, posterior.get_samples()["weight"]
+
+
+def quality(draws) -> str:
+    exact = exact_posterior(ScaleQuery())
+    draws = torch.as_tensor(draws).reshape(1, -1).numpy()
+    return (
+        f"mean {draws.mean():.3f} (exact {exact.mean:.3f}), sd {draws.std(ddof=1):.3f} (exact {exact.sd:.3f}), "
+        f"ESS {effective_sample_size(draws):.0f}"
+    )
+
+
+def app_run(settings: McmcSettings) -> tuple[float, float, object]:
+    """(total seconds, seconds to the first report with draws, result)."""
+    started = time.perf_counter()
+    first_draws = []
+
+    def progress(report):
+        if len(report.partial.get("weight", [])) > 1 and not first_draws:
+            first_draws.append(time.perf_counter() - started)
+
+    result = infer_weight(ScaleQuery(), settings, progress=progress)
+    return time.perf_counter() - started, (first_draws or [float("nan")])[0], result
+
+
+def cached_rerun_ms(repeats: int = 10) -> tuple[float, float]:
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.switch_page("pages/scale.py")
+    started = time.perf_counter()
+    app.run()
+    cold = time.perf_counter() - started
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        app.run()
+        times.append((time.perf_counter() - started) * 1000)
+    assert not app.exception
+    return cold, statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--repeats", type=int, default=1, help="runs of each; the best is kept")
+    options = parser.parse_args()
+    warnings.filterwarnings("ignore")
+
+    baseline_runs = [lecture_script(options.seed) for _ in range(options.repeats)]
+    baseline, baseline_draws = min(baseline_runs, key=lambda run: run[0])
+    print(f"lecture-faithful script: {baseline:.2f} s; {quality(baseline_draws)}")
+
+    variants = {
+        "app runner, same setting (HMC 0.9 x 4, adapted)": McmcSettings(seed=options.seed),
+        "app runner, HMC holding 4 leapfrog steps": McmcSettings(seed=options.seed, hold_num_steps=True),
+        "app runner, NUTS": McmcSettings(seed=options.seed, kernel="nuts"),
+        "app runner, same setting without JIT": McmcSettings(seed=options.seed, jit_compile=False),
+    }
+    print(f"\n{'setting':52s} {'time':>8s} {'ratio':>7s} {'first draws':>12s}  posterior")
+    for name, settings in variants.items():
+        runs = [app_run(settings) for _ in range(options.repeats)]
+        seconds, first, result = min(runs, key=lambda run: run[0])
+        print(f"{name:52s} {seconds:7.2f}s {baseline / seconds:6.2f}x {first:11.2f}s  {quality(result.weight_draws)}")
+
+    cold, warm_ms = cached_rerun_ms()
+    print(f"\npage through AppTest: first render {cold:.2f} s (computes); cached rerun median {warm_ms:.0f} ms")
+    print(f"cached rerun vs lecture script: {baseline * 1000 / warm_ms:.0f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Real-browser tests: Debian's Chromium against ``streamlit run`` on 127.0.0.1."""
+
+import pytest
+
+from ppl_models.scale import ScaleQuery, exact_posterior
+from tests.browser_fixtures import metric_delta, metric_value, plotly_traces, screenshot, wait_idle
+
+pytestmark = pytest.mark.browser
+
+
+def test_home_page_links_to_the_scale_page(page, server_url):
+    page.goto(server_url)
+    wait_idle(page)
+    assert "Pyro Model Explorer" in page.locator("h1").first.inner_text()
+    page.get_by_role("link", name="Open Conditioning & HMC").click()
+    wait_idle(page)
+    assert page.url.split("?")[0].endswith("/scale")
+    screenshot(page, "home-to-scale")
+
+
+def test_scale_page_follows_the_measurement_slider(page, server_url):
+    page.goto(f"{server_url}/scale?algo=nuts&samples=500&warmup=200")
+    wait_idle(page)
+    assert "exact 12.560" in metric_delta(page, "Posterior mean")
+    thumb = page.get_by_role("slider", name="Observed measurement")
+    thumb.focus()
+    for _ in range(5):
+        thumb.press("ArrowLeft")  # 14.0 -> 13.5 in steps of 0.1
+    wait_idle(page)
+    expected = exact_posterior(ScaleQuery(measurement=13.5)).mean
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))",
+        arg=f"exact {expected:.3f}",
+        timeout=60_000,
+    )
+    assert abs(float(metric_value(page, "Posterior mean")) - expected) < 0.1
+    histogram = plotly_traces(page)[0]
+    assert {"name": "samples", "n": 500} in histogram
+    assert any(t["name"] == "exact posterior" for t in histogram)
+    assert "measurement=13.5" in page.url
+    screenshot(page, "scale-measurement-13.5")
+
+
+def test_a_malformed_link_shows_a_note_and_the_page_still_works(page, server_url):
+    page.goto(f"{server_url}/scale?measurement=abc&algo=nuts&samples=300&warmup=100")
+    wait_idle(page)
+    assert "measurement=abc" in page.get_by_test_id("stAlert").first.inner_text()
+    assert "exact 12.560" in metric_delta(page, "Posterior mean")
+    assert not page.get_by_test_id("stException").count()
