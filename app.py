@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
 from ui.warmup import warm_default_settings
 
@@ -11,17 +12,19 @@ PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
     st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
 ]
+DEVICE = Choice(
+    DEVICE_KEY,
+    "Compute device",
+    ("auto", "cpu", "cuda"),
+    (),
+    "auto",
+    "auto: the CPU for small models (faster: no GPU kernel-launch overhead), a GPU only for "
+    "big data-parallel work, when one is present. cuda without a GPU falls back to the CPU.",
+    compact=True,
+)
+
 navigation = st.navigation(PAGES)
-
 with st.sidebar:
-    st.selectbox(
-        "Compute device",
-        ("auto", "cpu", "cuda"),
-        key=DEVICE_KEY,
-        bind="query-params",
-        help="auto: the CPU for small models (faster: no GPU kernel-launch overhead), "
-        "a GPU only for big data-parallel work, when one is present.",
-    )
-
+    render([DEVICE], "app")
 warm_default_settings()
 navigation.run()

@@ -16,7 +16,7 @@ st.markdown(
 CARDS = [
     (
         "pages/scale.py",
-        "⚖️ Conditioning & HMC",
+        "Conditioning & HMC",
         "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "
         "HMC, NUTS or SVI, and check every answer against the exact posterior.",
     ),

@@ -6,7 +6,7 @@ import streamlit as st
 from ppl_models import scale
 from ppl_models.graphs import model_graph
 from ui import charts, panels
-from ui.controls import Slider, render, show_link_problems
+from ui.controls import Slider, render
 from ui.inference_controls import inference_settings
 from ui.runs import cached_run, show_provenance
 
@@ -51,8 +51,7 @@ st.markdown(
 
 with st.sidebar:
     st.header("Model and evidence")
-    show_link_problems(MODEL_CONTROLS, "scale")
-    query = scale.ScaleQuery(**render(MODEL_CONTROLS))
+    query = scale.ScaleQuery(**render(MODEL_CONTROLS, "scale"))
     st.header("Inference")
     settings = inference_settings("scale")
 

@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
+from streamlit.testing.v1 import AppTest
 
 from ppl_models.scale import ScaleQuery, exact_posterior
 from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
+from tests.conftest import ROOT
 
 FAST = dict(algo="nuts", samples="500", warmup="200")
 
@@ -48,10 +51,10 @@ def test_a_link_sets_the_controls():
 def test_malformed_link_values_fall_back_to_defaults_with_a_note():
     app = open_page("scale", measurement="abc", algo="bogus", samples="1e9", adapt="maybe", **{"warmup": "200"})
     note = texts(app.warning)
-    assert "`measurement=abc` is not a number; using the default 14.0" in note
-    assert "`algo=bogus` is not one of hmc, nuts, svi" in note
-    assert "`samples=1e9` is outside 10 to 5000" in note
-    assert "`adapt=maybe` is not true or false" in note
+    assert "`measurement=abc` is not a number; using 14.0 instead." in note
+    assert "`algo=bogus` is not one of hmc, nuts, svi; using 'hmc' instead." in note
+    assert "`samples=1e9` is outside 10 to 5000; using 1000 instead." in note
+    assert "`adapt=maybe` is not true or false; using True instead." in note
     assert app.slider(key="measurement").value == 14.0
     assert "exact 12.560" in metric(app, "Posterior mean").delta
     app.run()  # the note survives the rerun after Streamlit drops the bad values
@@ -84,6 +87,37 @@ def test_the_fragile_lecture_setting_warns_in_plain_words():
     assert "Don't trust this posterior yet" in warning
     assert "Effective sample size is only" in warning
     assert "switch to NUTS" in warning
+
+
+def test_a_fractional_sample_count_is_reported_as_the_value_actually_used():
+    app = open_page("scale", samples="300.5", warmup="100", algo="nuts")
+    assert "`samples=300.5` is not a whole number; using 300 instead." in texts(app.warning)
+    assert app.number_input(key="samples").value == 300
+
+
+def test_the_device_choice_comes_from_the_link_with_a_note_for_a_bad_value():
+    # The shared sidebar lives in app.py; AppTest drops it after switch_page (a real
+    # browser keeps it: see test_browser.py), so it is checked on the entry page.
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["device"] = "cuda"
+    app.run()
+    assert app.selectbox(key="device").value == "cuda"
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    app.query_params["device"] = "quantum"
+    app.run()
+    assert "`device=quantum` is not one of auto, cpu, cuda; using 'auto' instead." in texts(app.warning)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback when no GPU is present")
+def test_asking_for_cuda_without_a_gpu_runs_on_the_cpu_and_says_so():
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    for key, value in FAST.items():
+        app.query_params[key] = value
+    app.session_state["device"] = "cuda"
+    app.switch_page("pages/scale.py")
+    app.run()
+    assert "CUDA was requested but no GPU is available here; ran on the CPU." in texts(app.info)
+    assert "exact 12.560" in metric(app, "Posterior mean").delta
 
 
 def test_bad_model_numbers_cannot_be_entered():

@@ -1,6 +1,9 @@
 """Real-browser tests: Debian's Chromium against ``streamlit run`` on 127.0.0.1."""
 
+import re
+
 import pytest
+import torch
 
 from ppl_models.scale import ScaleQuery, exact_posterior
 from tests.browser_fixtures import metric_delta, metric_value, plotly_traces, screenshot, wait_idle
@@ -12,7 +15,8 @@ def test_home_page_links_to_the_scale_page(page, server_url):
     page.goto(server_url)
     wait_idle(page)
     assert "Pyro Model Explorer" in page.locator("h1").first.inner_text()
-    page.get_by_role("link", name="Open Conditioning & HMC").click()
+    # The link's accessible name starts with its Material icon's ligature text.
+    page.get_by_role("link", name=re.compile("Open Conditioning & HMC")).click()
     wait_idle(page)
     assert page.url.split("?")[0].endswith("/scale")
     screenshot(page, "home-to-scale")
@@ -47,3 +51,11 @@ def test_a_malformed_link_shows_a_note_and_the_page_still_works(page, server_url
     assert "measurement=abc" in page.get_by_test_id("stAlert").first.inner_text()
     assert "exact 12.560" in metric_delta(page, "Posterior mean")
     assert not page.get_by_test_id("stException").count()
+
+
+def test_the_device_from_a_link_reaches_the_run(page, server_url):
+    page.goto(f"{server_url}/scale?device=cuda&algo=nuts&samples=300&warmup=100")
+    wait_idle(page)
+    assert "device=cuda" in page.url
+    if not torch.cuda.is_available():
+        assert "no GPU is available here; ran on the CPU" in page.get_by_test_id("stAlert").first.inner_text()

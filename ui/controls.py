@@ -61,11 +61,22 @@ class Choice:
     captions: tuple[str, ...]
     default: str
     help: str
+    compact: bool = False  # a drop-down, without the captions, for the sidebar
 
     def problem(self, raw: str) -> str:
         return "" if raw in self.options else f"is not one of {', '.join(self.options)}"
 
     def widget(self) -> Any:
+        if self.compact:
+            # No format_func: a bound select matches the URL against the displayed label.
+            return st.selectbox(
+                self.label,
+                self.options,
+                index=self.options.index(self.default),
+                help=self.help,
+                key=self.key,
+                bind="query-params",
+            )
         return st.radio(
             self.label,
             self.options,
@@ -94,33 +105,41 @@ class Toggle:
 Control = Slider | Choice | Toggle
 
 
-def link_problems(controls: list[Control]) -> list[str]:
-    """One sentence per query-string value that a control will ignore."""
+def link_problems(controls: list[Control], raw_values: dict[str, str], values: dict[str, Any]) -> list[str]:
+    """One sentence per query-string value that a control ignored or corrected.
+
+    :param raw_values: the query string's values, read before the widgets were drawn (a
+        bound widget removes an invalid value from ``st.query_params``).
+    :param values: what the rendered widgets returned, by key; the sentence names the value
+        actually used (Streamlit falls back to the default for most bad values, but
+        truncates a fractional whole number).
+    """
     problems = []
     for control in controls:
-        if control.key not in st.query_params:
+        raw = raw_values.get(control.key)
+        if raw is None:
             continue
-        raw = st.query_params[control.key]
         problem = control.problem(raw)
         if problem:
-            problems.append(f"`{control.key}={raw}` {problem}; using the default {control.default!r} instead.")
+            used = values.get(control.key, control.default)
+            problems.append(f"`{control.key}={raw}` {problem}; using {used!r} instead.")
     return problems
 
 
-def show_link_problems(controls: list[Control], page: str) -> None:
-    """Warn about ignored link values; the note stays for the session once seen.
+def render(controls: list[Control], page: str) -> dict[str, Any]:
+    """Draw the controls in order and return their values by URL key.
 
-    Streamlit removes an invalid value from the URL after the first run, so the note is
-    remembered in session state to survive the reruns that follow.
+    Above them, a warning lists the link values that were ignored. It stays for the
+    session once seen: Streamlit removes an invalid value from the URL after the first
+    run, and the student should still see why the page does not show what the link said.
     """
+    note = st.empty()
+    raw_values = {c.key: st.query_params[c.key] for c in controls if c.key in st.query_params}
+    values = {control.key: control.widget() for control in controls}
     remembered = st.session_state.setdefault(f"_link_problems_{page}", [])
-    for problem in link_problems(controls):
+    for problem in link_problems(controls, raw_values, values):
         if problem not in remembered:
             remembered.append(problem)
     if remembered:
-        st.warning("Some values in the link were ignored:\n\n" + "\n".join(f"- {p}" for p in remembered))
-
-
-def render(controls: list[Control]) -> dict[str, Any]:
-    """Draw the controls in order and return their values by URL key."""
-    return {control.key: control.widget() for control in controls}
+        note.warning("Some values in the link were ignored:\n\n" + "\n".join(f"- {p}" for p in remembered))
+    return values

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from ppl_models import mcmc, svi
-from ui.controls import Choice, Control, Slider, Toggle, render, show_link_problems
+from ui.controls import Choice, Control, Slider, Toggle, render
 from ui.panels import device_preference
 
 ALGO = Choice(
@@ -106,17 +106,12 @@ SVI_CONTROLS: list[Control] = [
 SEED = Slider("seed", "Random seed", 0, 10_000, 0, 1, "Same seed, same draws.", number_box=True)
 
 
-def all_controls() -> list[Control]:
-    return [ALGO, *MCMC_CONTROLS, *SVI_CONTROLS, SEED]
-
-
 def inference_settings(page: str) -> mcmc.McmcSettings | svi.SviSettings:
     """Draw the algorithm choice and its settings; return the frozen settings to run."""
-    show_link_problems(all_controls(), page)
-    algo = ALGO.widget()
+    algo = render([ALGO], page)["algo"]
     with st.expander("Sampler and optimizer settings", expanded=False):
         shown = SVI_CONTROLS if algo == "svi" else MCMC_CONTROLS
-        values: dict[str, Any] = render([*shown, SEED])
+        values: dict[str, Any] = render([*shown, SEED], page)
     if algo == "svi":
         return svi.SviSettings(
             num_steps=values["svi_steps"],
