@@ -2,6 +2,10 @@
 
 import streamlit as st
 
+from ui.shell import require_app_shell
+
+require_app_shell()
+
 st.title("Pyro Model Explorer")
 st.markdown(
     "Explore the probabilistic programs of the causal-ML lecture on **Pyro** without editing "

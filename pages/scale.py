@@ -4,11 +4,13 @@ import numpy as np
 import streamlit as st
 
 from ppl_models import scale
-from ppl_models.graphs import model_graph
 from ui import charts, panels
 from ui.controls import Slider, render
 from ui.inference_controls import inference_settings
-from ui.runs import cached_run, show_provenance
+from ui.runs import LiveSlot, cached_run, show_provenance
+from ui.shell import require_app_shell
+
+require_app_shell()
 
 MODEL_CONTROLS = [
     Slider(
@@ -63,82 +65,34 @@ grid = np.linspace(
 )
 curves = {"exact posterior": (grid, exact.pdf(grid)), "prior": (grid, prior.pdf(grid))}
 title = f"P(weight | measurement = {query.measurement:g})"
-histogram_slot = st.empty()
+histogram = LiveSlot("weight-histogram")
 
 
 def draw_partial(progress):
     if "weight" in progress.partial and len(progress.partial["weight"]) > 1:
-        histogram_slot.plotly_chart(
-            charts.density_histogram(progress.partial["weight"], curves, title + " (so far)", "weight")
-        )
+        histogram.show(charts.density_histogram(progress.partial["weight"], curves, title + " (so far)", "weight"))
     elif "loss" in progress.partial:
-        histogram_slot.plotly_chart(charts.loss_curve(progress.partial["loss"], "SVI loss so far"))
+        histogram.show(charts.loss_curve(progress.partial["loss"], "SVI loss so far"))
 
 
 outcome = cached_run(scale.infer_weight, query, settings, label="Inferring the weight", live=draw_partial)
 if not outcome.ok:
-    histogram_slot.empty()
+    histogram.clear()
     st.error(outcome.error)
     st.stop()
 
 result = outcome.result
-histogram_slot.plotly_chart(charts.density_histogram(result.weight_draws, curves, title, "weight"))
-mean_col, sd_col = st.columns(2)
-mean_col.metric(
-    "Posterior mean",
-    f"{result.mean:.3f}",
-    f"{result.mean - exact.mean:+.3f} vs exact {exact.mean:.3f}",
-    delta_color="off",
-    delta_arrow="off",
-    help="Mean of the draws (MCMC) or the guide's loc (SVI), beside the exact value.",
-)
-sd_col.metric(
-    "Posterior sd",
-    f"{result.sd:.3f}",
-    f"{result.sd - exact.sd:+.3f} vs exact {exact.sd:.3f}",
-    delta_color="off",
-    delta_arrow="off",
-    help="Standard deviation of the draws, or the guide's scale.",
-)
+histogram.show(charts.density_histogram(result.weight_draws, curves, title, "weight"))
+panels.estimate_metrics(result.mean, result.sd, exact.mean, exact.sd, "the guide's loc and scale (SVI)")
 panels.advice(result.advice)
 show_provenance(outcome)
-
 if result.mcmc is not None:
-    run = result.mcmc
-    if run.device_note:
-        st.info(run.device_note)
-    st.subheader("Diagnostics")
-    trace_col, acf_col = st.columns(2)
-    trace_col.plotly_chart(charts.trace_plot(run.draws["weight"], "Trace of weight, per chain", "weight"))
-    acf_col.plotly_chart(charts.autocorrelation_plot(run.autocorrelation["weight"], "Autocorrelation of weight"))
-    panels.diagnostics_table(run.summaries, run.chains, run.wall_time_s)
-    st.download_button("Download the samples (CSV)", panels.samples_csv(run.draws), "scale_samples.csv", "text/csv")
+    panels.mcmc_diagnostics(result.mcmc, "scale_samples.csv")
 else:
-    run = result.svi
-    if run.device_note:
-        st.info(run.device_note)
-    st.subheader("How SVI converged")
-    loss_col, path_col = st.columns(2)
-    loss_col.plotly_chart(charts.loss_curve(run.losses))
-    path_col.plotly_chart(
-        charts.parameter_paths(
-            run.trajectories,
-            {"weight_loc": exact.mean, "weight_scale": exact.sd},
-            "Guide parameters vs exact posterior",
-        )
-    )
-    st.caption(f"{run.settings.num_steps} steps in {run.wall_time_s:.2f} s.")
-
-st.subheader("The model")
-graph = cached_run(
-    model_graph,
+    panels.svi_convergence(result.svi, {"weight_loc": exact.mean, "weight_scale": exact.sd})
+panels.model_section(
+    scale.pyro_code(query, settings),
     scale.scale,
     (query.guess, query.prior_sd, query.noise_sd),
     (("measurement", query.measurement),),
-    label="Drawing the model",
-)
-panels.code_and_graph(
-    scale.pyro_code(query, settings),
-    graph.result if graph.ok else "digraph {}",
-    "Drawn by pyro.render_model; the shaded node is observed.",
 )

@@ -32,8 +32,8 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def server_url():
+def start_server() -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run app.py`` on a free port of 127.0.0.1; wait until it answers."""
     port = _free_port()
     env = {**os.environ, "PME_WARMUP": "0"}
     process = subprocess.Popen(
@@ -69,9 +69,19 @@ def server_url():
     else:
         process.kill()
         pytest.fail("streamlit did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
-    yield url
+    return process, url
+
+
+def stop_server(process: subprocess.Popen) -> None:
     process.terminate()
     process.wait(timeout=20)
+
+
+@pytest.fixture(scope="session")
+def server_url():
+    process, url = start_server()
+    yield url
+    stop_server(process)
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,11 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models.diagnostics import Advice, ChainStats, SiteSummary
+from ppl_models.graphs import model_graph
+from ppl_models.mcmc import McmcResult
+from ppl_models.svi import SviResult
+from ui import charts
+from ui.runs import cached_run
 
 DEVICE_KEY = "device"
 
@@ -17,6 +22,47 @@ DEVICE_KEY = "device"
 def device_preference() -> str:
     """The device chosen in the shared sidebar (``auto`` until the user changes it)."""
     return st.session_state.get(DEVICE_KEY, "auto")
+
+
+def estimate_metrics(mean: float, sd: float, exact_mean: float, exact_sd: float, svi_source: str) -> None:
+    """ "Posterior mean" and "Posterior sd" metrics, each beside its exact value."""
+    mean_col, sd_col = st.columns(2)
+    for column, label, value, exact in (
+        (mean_col, "Posterior mean", mean, exact_mean),
+        (sd_col, "Posterior sd", sd, exact_sd),
+    ):
+        column.metric(
+            label,
+            f"{value:.3f}",
+            f"{value - exact:+.3f} vs exact {exact:.3f}",
+            delta_color="off",
+            delta_arrow="off",
+            help=f"From the draws (MCMC) or {svi_source}; beside it, the difference from the exact value.",
+        )
+
+
+def mcmc_diagnostics(run: McmcResult, csv_name: str) -> None:
+    """Per-quantity trace and autocorrelation plots, the diagnostics table, a CSV download."""
+    if run.device_note:
+        st.info(run.device_note)
+    st.subheader("Diagnostics")
+    for name, draws in run.draws.items():
+        trace_col, acf_col = st.columns(2)
+        trace_col.plotly_chart(charts.trace_plot(draws, f"Trace of {name}, per chain", name))
+        acf_col.plotly_chart(charts.autocorrelation_plot(run.autocorrelation[name], f"Autocorrelation of {name}"))
+    diagnostics_table(run.summaries, run.chains, run.wall_time_s)
+    st.download_button("Download the samples (CSV)", samples_csv(run.draws), csv_name, "text/csv")
+
+
+def svi_convergence(run: SviResult, exact_params: dict[str, float]) -> None:
+    """The loss curve and each guide parameter's path toward its exact value."""
+    if run.device_note:
+        st.info(run.device_note)
+    st.subheader("How SVI converged")
+    loss_col, path_col = st.columns(2)
+    loss_col.plotly_chart(charts.loss_curve(run.losses))
+    path_col.plotly_chart(charts.parameter_paths(run.trajectories, exact_params, "Guide parameters vs exact posterior"))
+    st.caption(f"{run.settings.num_steps} steps in {run.wall_time_s:.2f} s.")
 
 
 def advice(items: Sequence[Advice]) -> None:
@@ -27,9 +73,7 @@ def advice(items: Sequence[Advice]) -> None:
     st.error("**Don't trust this posterior yet.**\n\n" + lines)
 
 
-def diagnostics_table(
-    summaries: dict[str, SiteSummary], chains: Sequence[ChainStats], wall_time_s: float
-) -> pd.DataFrame:
+def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainStats], wall_time_s: float) -> None:
     """One row per quantity: the summary numbers, then what the sampler reported."""
     rows = []
     for name, s in summaries.items():
@@ -60,7 +104,6 @@ def diagnostics_table(
     st.dataframe(table, hide_index=True, width="stretch")
     st.dataframe(sampler, hide_index=True, width="stretch")
     st.caption(f"Wall time {wall_time_s:.2f} s. ESS and R-hat from `pyro.ops.stats`.")
-    return table
 
 
 def samples_csv(draws: dict[str, np.ndarray]) -> bytes:
@@ -79,12 +122,17 @@ def samples_csv(draws: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue().encode()
 
 
-def code_and_graph(code: str, graph_source: str, graph_caption: str) -> None:
+def model_section(code: str, model, model_args: tuple, observations: tuple[tuple[str, float], ...]) -> None:
     """The model's graph (from ``pyro.render_model``) and Pyro code for this setting."""
-    graph, code_tab = st.tabs(["Model graph", "Pyro code"])
-    with graph:
-        st.graphviz_chart(graph_source)
-        st.caption(graph_caption)
+    st.subheader("The model")
+    graph = cached_run(model_graph, model, model_args, observations, label="Drawing the model")
+    graph_tab, code_tab = st.tabs(["Model graph", "Pyro code"])
+    with graph_tab:
+        if graph.ok:
+            st.graphviz_chart(graph.result)
+            st.caption("Drawn by pyro.render_model; shaded nodes are observed.")
+        else:
+            st.warning(f"The model graph could not be drawn: {graph.error}")
     with code_tab:
         st.caption("Paste into a notebook to reproduce this setting.")
         st.code(code, language="python")

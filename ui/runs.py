@@ -41,6 +41,27 @@ class RunOutcome:
         return not self.error
 
 
+class LiveSlot:
+    """A chart placeholder redrawn many times in one run, as a result fills in.
+
+    Each frame gets its own element key: two identical frames (a second chain's warmup
+    redraws the first chain's draws unchanged) would otherwise get the same
+    auto-generated element ID, which Streamlit rejects (StreamlitDuplicateElementId).
+    """
+
+    def __init__(self, name: str):
+        self._slot = st.empty()
+        self._name = name
+        self._frames = 0
+
+    def show(self, figure) -> None:
+        self._frames += 1
+        self._slot.plotly_chart(figure, key=f"{self._name}-frame-{self._frames}")
+
+    def clear(self) -> None:
+        self._slot.empty()
+
+
 def cache_key(function: Callable, *args: Any) -> tuple:
     return (function.__module__, function.__qualname__, *args)
 
