@@ -61,6 +61,19 @@ def test_malformed_link_values_fall_back_to_defaults_with_a_note():
     assert "measurement=abc" in texts(app.warning)
 
 
+def test_two_chains_fill_one_histogram_and_get_an_r_hat():
+    """A second chain's warmup redraws the first chain's draws unchanged: frames must not collide."""
+    app = open_page("scale", chains="2", **FAST)
+    assert not app.error, texts(app.error)
+    histogram = figures(app)[0]
+    assert array(trace(histogram, "samples")["x"]).shape == (1000,)
+    traces = next(f for f in figures(app) if f["layout"]["title"]["text"] == "Trace of weight, per chain")
+    assert [t["name"] for t in traces["data"]] == ["chain 1", "chain 2"]
+    summary = app.dataframe[0].value
+    assert float(summary.loc[0, "R-hat"]) < 1.05
+    assert list(app.dataframe[1].value["chain"]) == [1, 2]
+
+
 def test_a_cached_setting_rerenders_from_the_cache_and_says_so():
     app = open_page("scale", **FAST)
     first = metric(app, "Posterior mean").value
