@@ -10,6 +10,10 @@ st.set_page_config(page_title="Pyro Model Explorer", page_icon=":material/casino
 
 PAGES = [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+    st.Page("pages/weather.py", title="Stochastic functions", icon=":material/sunny:", url_path="weather"),
+    st.Page(
+        "pages/causal.py", title="Interventions & counterfactuals", icon=":material/call_split:", url_path="causal"
+    ),
     st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
 ]
 DEVICE = Choice(

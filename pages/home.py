@@ -19,6 +19,18 @@ st.markdown(
 
 CARDS = [
     (
+        "pages/weather.py",
+        "Stochastic functions",
+        "The lecture's weather and ice-cream models: draw up to 100,000 days at once and compare "
+        "what they show with the exact probabilities.",
+    ),
+    (
+        "pages/causal.py",
+        "Interventions & counterfactuals",
+        "Seeing, doing and imagining: E[sales | temp = t] against E[sales | do(temp = t)], and what "
+        "an observed day would have sold at another temperature.",
+    ),
+    (
         "pages/scale.py",
         "Conditioning & HMC",
         "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "

@@ -33,3 +33,21 @@ def model_graph(
         conditioned = pyro.condition(model, data=data) if data else model
         graph = pyro.render_model(conditioned, model_args=args, render_distributions=True)
     return graph.source
+
+
+def intervened_graph(source: str, site: str, value: float) -> str:
+    """The graph after ``do(site = value)``: the site's incoming edges cut, the site boxed.
+
+    Intervening replaces the site's mechanism by a constant, so whatever used to cause it
+    no longer does; that missing edge is the picture of the difference between seeing and
+    doing.
+    """
+    lines = []
+    for line in source.splitlines():
+        stripped = line.strip()
+        if stripped.endswith(f"-> {site}"):
+            continue
+        if stripped.startswith(f"{site} ["):
+            line = f'\t{site} [label="do({site} = {value:g})" fillcolor="#fdd49e" shape=box style=filled]'
+        lines.append(line)
+    return "\n".join(lines)

@@ -30,6 +30,7 @@ from torch.distributions import constraints
 
 from ppl_models import diagnostics
 from ppl_models.errors import InferenceError
+from ppl_models.exact import Normal
 from ppl_models.mcmc import McmcResult, McmcSettings, run_mcmc
 from ppl_models.progress import ProgressCallback
 from ppl_models.svi import SviResult, SviSettings, run_svi
@@ -50,18 +51,6 @@ class ScaleQuery:
             raise InferenceError("Every number of the model must be finite.")
         if self.prior_sd <= 0 or self.noise_sd <= 0:
             raise InferenceError("Standard deviations must be positive.")
-
-
-@dataclass(frozen=True)
-class Normal:
-    """A normal distribution by its mean and standard deviation."""
-
-    mean: float
-    sd: float
-
-    def pdf(self, x: np.ndarray) -> np.ndarray:
-        z = (np.asarray(x) - self.mean) / self.sd
-        return np.exp(-0.5 * z * z) / (self.sd * math.sqrt(2 * math.pi))
 
 
 def scale(guess: torch.Tensor, prior_sd: torch.Tensor, noise_sd: torch.Tensor) -> torch.Tensor:

@@ -108,3 +108,62 @@ def parameter_paths(paths: Mapping[str, np.ndarray], targets: Mapping[str, float
                 annotation_text=f"exact {name} = {targets[name]:.3f}",
             )
     return _layout(fig, title, "step", "value", height=300)
+
+
+def split_density_bars(
+    groups: Mapping[str, np.ndarray],
+    curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    title: str,
+    x_label: str,
+    bins: int = 60,
+) -> go.Figure:
+    """Stacked bars of each group's share of the whole density (so the stack is the
+    histogram of all draws), with each group's exact weighted density over it."""
+    everything = np.concatenate([np.asarray(v) for v in groups.values()])
+    edges = np.histogram_bin_edges(everything, bins=bins) if everything.size else np.linspace(0, 1, bins + 1)
+    width = edges[1] - edges[0]
+    fig = go.Figure()
+    for index, (name, values) in enumerate(groups.items()):
+        counts, _ = np.histogram(values, bins=edges)
+        fig.add_bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=counts / max(everything.size, 1) / width,
+            width=width,
+            name=name,
+            marker_color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)],
+            opacity=0.6,
+        )
+    for index, (name, (x, y)) in enumerate(curves.items()):
+        fig.add_scatter(
+            x=x, y=y, mode="lines", name=name, line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)], width=2)
+        )
+    fig.update_layout(barmode="stack", bargap=0)
+    return _layout(fig, title, x_label, "density")
+
+
+def weighted_histograms(
+    series: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    title: str,
+    x_label: str,
+    means: Mapping[str, float] | None = None,
+    bins: int = 60,
+) -> go.Figure:
+    """Overlaid density histograms of weighted draws, one per named (draws, weights)."""
+    fig = go.Figure()
+    everything = np.concatenate([np.asarray(d) for d, _ in series.values()])
+    edges = np.histogram_bin_edges(everything, bins=bins)
+    width = edges[1] - edges[0] if len(edges) > 1 and edges[1] > edges[0] else 1.0
+    for index, (name, (draws, weights)) in enumerate(series.items()):
+        density, _ = np.histogram(draws, bins=edges, weights=weights, density=False)
+        fig.add_bar(
+            x=(edges[:-1] + edges[1:]) / 2,
+            y=density / width,
+            width=width,
+            name=name,
+            opacity=0.55,
+            marker_color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)],
+        )
+        if means and name in means:
+            fig.add_vline(x=means[name], line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)], dash="dash"))
+    fig.update_layout(barmode="overlay", bargap=0)
+    return _layout(fig, title, x_label, "density")

@@ -1,0 +1,133 @@
+"""Seeing, doing and imagining on the ice-cream model: three questions, one answer object.
+
+1. Conditioning: sales given that the temperature *was observed* to be ``t``
+   (``pyro.condition`` plus likelihood weighting over the unobserved weather).
+2. Intervention: sales when the temperature is *set* to ``t`` (``pyro.do``), and sales
+   when the weather is set (``do(cloudy = ...)``).
+3. Counterfactual: on an observed day, what sales would have been had the temperature
+   been ``t'`` (ChiRho's twin worlds, sharing the day's weather and sales noise).
+
+Each answer comes with its exact value, so the page can show how close Pyro gets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ppl_models import weather
+from ppl_models.counterfactual import run_counterfactual
+from ppl_models.errors import InferenceError
+from ppl_models.sampling import WeightedDraws, run_likelihood_weighting
+from ppl_models.weather import WeatherParams, ice_cream_sales
+
+WEATHERS = ("cloudy", "sunny", "unknown")
+
+
+@dataclass(frozen=True)
+class CausalQuestion:
+    temp: float = 85.0
+    do_weather: str = "sunny"
+    obs_weather: str = "sunny"
+    obs_temp: float = 75.0
+    obs_sales: float = 48.0
+    cf_temp: float = 90.0
+
+    def check(self) -> None:
+        if self.do_weather not in ("cloudy", "sunny"):
+            raise InferenceError("do(weather) must be cloudy or sunny.")
+        if self.obs_weather not in WEATHERS:
+            raise InferenceError(f"The observed weather must be one of {', '.join(WEATHERS)}.")
+        if not all(np.isfinite([self.temp, self.obs_temp, self.obs_sales, self.cf_temp])):
+            raise InferenceError("Every temperature and sales figure must be a finite number.")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One question's draws of sales (weighted), their mean, and the exact mean."""
+
+    draws: np.ndarray
+    weights: np.ndarray
+    mean: float
+    exact: float
+    ess: float
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CausalAnswers:
+    params: WeatherParams
+    question: CausalQuestion
+    conditioned: Answer
+    intervened: Answer
+    weather_intervened: Answer
+    counterfactual: Answer
+    factual_sales: np.ndarray
+    p_sunny_given_temp: float  # what seeing t says about the weather
+    wall_time_s: float
+
+
+def _answer(draws: WeightedDraws, values: np.ndarray, exact: float, notes: list[str]) -> Answer:
+    collapse = draws.collapse_note()
+    return Answer(
+        draws=values,
+        weights=draws.weights,
+        mean=float(np.sum(draws.weights * values)),
+        exact=exact,
+        ess=draws.ess,
+        notes=tuple(n for n in [*notes, collapse] if n),
+    )
+
+
+def answer(
+    params: WeatherParams, question: CausalQuestion, num_draws: int, seed: int, device: str = "auto"
+) -> CausalAnswers:
+    """Answer the three questions with ``num_draws`` draws each."""
+    params.check()
+    question.check()
+    args = params.as_args()
+    q = question
+    seen = run_likelihood_weighting(
+        ice_cream_sales, args, num_draws, seed, observations={"temp": q.temp}, device=device
+    )
+    conditioned = _answer(
+        seen,
+        seen.samples["ice_cream"],
+        weather.exact_conditional_sales(params, q.temp),
+        [weather.implausibility(params, temp=q.temp)],
+    )
+    done = run_likelihood_weighting(
+        ice_cream_sales, args, num_draws, seed, interventions={"temp": q.temp}, device=device
+    )
+    intervened = _answer(done, done.samples["ice_cream"], weather.exact_interventional_sales(params, q.temp), [])
+    forced_cloudy = q.do_weather == "cloudy"
+    forced = run_likelihood_weighting(
+        ice_cream_sales, args, num_draws, seed, interventions={"cloudy": float(forced_cloudy)}, device=device
+    )
+    weather_intervened = _answer(
+        forced, forced.samples["ice_cream"], weather.exact_weather_intervention_sales(params, forced_cloudy), []
+    )
+    observed = {"temp": q.obs_temp, "ice_cream": q.obs_sales}
+    if q.obs_weather != "unknown":
+        observed["cloudy"] = float(q.obs_weather == "cloudy")
+    imagined = run_counterfactual(
+        ice_cream_sales, args, observed, {"temp": q.cf_temp}, num_draws, seed, ("ice_cream",), device=device
+    )
+    counterfactual = _answer(
+        imagined.factual,
+        imagined.counterfactual["ice_cream"],
+        weather.exact_counterfactual_sales(params, q.obs_weather, q.obs_temp, q.obs_sales, q.cf_temp),
+        [weather.implausibility(params, temp=q.obs_temp, sales=q.obs_sales, weather=q.obs_weather)],
+    )
+    return CausalAnswers(
+        params=params,
+        question=q,
+        conditioned=conditioned,
+        intervened=intervened,
+        weather_intervened=weather_intervened,
+        counterfactual=counterfactual,
+        factual_sales=imagined.factual.samples["ice_cream"],
+        p_sunny_given_temp=1 - weather.p_cloudy_given_temp(params, q.temp),
+        wall_time_s=seen.wall_time_s + done.wall_time_s + forced.wall_time_s + imagined.factual.wall_time_s,
+    )

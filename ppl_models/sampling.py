@@ -1,0 +1,127 @@
+"""Generic vectorised simulation and likelihood weighting over any plate-free model.
+
+The model is called once inside ``pyro.plate("draws", n)``, so every site draws ``n``
+values in one pass; 100,000 draws of the weather model take a few milliseconds of
+tensor work instead of 100,000 Python calls.
+
+Likelihood weighting is importance sampling with the prior as the proposal: the
+observed sites are fixed with ``pyro.condition``, everything else is drawn forward,
+and each draw is weighted by the probability of the observations under it. It is
+exact in the limit, needs no tuning, and its effective sample size says plainly when
+the evidence is too surprising for it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyro
+import torch
+
+from ppl_models.device import resolve_device
+from ppl_models.errors import InferenceError
+from ppl_models.guard import inference_guard
+from ppl_models.tensors import observations_on, to_device
+
+MAX_DRAWS = 100_000
+PLATE = "draws"
+
+# Below this many effective draws (or 1% of the draws), weighted estimates are noise.
+MIN_ESS = 50
+
+
+@dataclass(frozen=True)
+class WeightedDraws:
+    """Draws per site with normalised importance weights (all equal for plain simulation)."""
+
+    samples: dict[str, np.ndarray]
+    weights: np.ndarray
+    ess: float
+    log_evidence: float  # log of the mean unnormalised weight: log p(observations)
+    wall_time_s: float
+    device: str
+
+    def mean(self, site: str) -> float:
+        return float(np.sum(self.weights * self.samples[site]))
+
+    def collapsed(self) -> bool:
+        return self.ess < max(MIN_ESS, 0.01 * len(self.weights))
+
+    def collapse_note(self) -> str:
+        if not self.collapsed():
+            return ""
+        return (
+            f"The importance weights collapsed: of {len(self.weights):,} draws, the effective sample size "
+            f"is only {self.ess:.1f}, so a handful of draws carry the whole answer. Observe something "
+            "the model finds less surprising, or use more draws."
+        )
+
+
+def _check_count(num_draws: int) -> None:
+    if not 1 <= num_draws <= MAX_DRAWS:
+        raise InferenceError(f"The number of draws must be between 1 and {MAX_DRAWS:,}.")
+
+
+def _plated(model: Callable, num_draws: int) -> Callable:
+    def plated(*args):
+        with pyro.plate(PLATE, num_draws):
+            return model(*args)
+
+    return plated
+
+
+def run_likelihood_weighting(
+    model: Callable,
+    model_args: tuple,
+    num_draws: int,
+    seed: int,
+    observations: Mapping[str, Any] | None = None,
+    interventions: Mapping[str, Any] | None = None,
+    sites: Sequence[str] = (),
+    device: str = "auto",
+) -> WeightedDraws:
+    """Draw ``num_draws`` days at once under ``pyro.do(interventions)`` and weight them
+    by ``observations``; with no observations this is plain forward simulation.
+
+    :param sites: the sites whose draws to return (all sample sites if empty).
+    """
+    _check_count(num_draws)
+    choice = resolve_device(device, num_draws)
+    started = time.perf_counter()
+    with inference_guard(seed):
+        args = to_device(tuple(model_args), choice.device)
+        data = observations_on(observations, choice.device)
+        actions = observations_on(interventions, choice.device)
+        runnable = pyro.do(model, data=actions) if actions else model
+        runnable = pyro.condition(runnable, data=data) if data else runnable
+        trace = pyro.poutine.trace(_plated(runnable, num_draws)).get_trace(*args)
+        log_weights = torch.zeros(num_draws, device=choice.device)
+        for name in data:
+            site = trace.nodes[name]
+            log_weights = log_weights + site["fn"].log_prob(site["value"]).expand(num_draws)
+        samples = {
+            name: node["value"].detach().expand(num_draws).cpu().numpy().astype(np.float64)
+            for name, node in trace.nodes.items()
+            if node["type"] == "sample" and (not sites or name in sites)
+        }
+    log_weights = log_weights.double().cpu()
+    log_total = torch.logsumexp(log_weights, 0)
+    if not torch.isfinite(log_total):
+        raise InferenceError(
+            "Every draw gives the observations zero probability, so there is nothing to weigh: "
+            "the evidence is impossible under this model."
+        )
+    weights = torch.exp(log_weights - log_total).numpy()
+    return WeightedDraws(
+        samples=samples,
+        weights=weights,
+        ess=float(1 / np.sum(weights**2)),
+        log_evidence=float(log_total) - math.log(num_draws),
+        wall_time_s=time.perf_counter() - started,
+        device=str(choice.device),
+    )

@@ -1,0 +1,270 @@
+"""The lecture's first stochastic functions: the weather, and ice-cream sales built on it.
+
+::
+
+    cloudy ──────────────┐
+      │                  v
+      └──> temp ──> ice_cream
+
+    cloudy    ~ Bernoulli(p_cloudy)                      (0.3)
+    temp      ~ Normal(55, 10) if cloudy else Normal(75, 15)
+    expected  = 200 if sunny and temp > 80 else 50
+    ice_cream ~ Normal(expected, 10)
+
+From the Pyro lecture of the causal-ML course (``weather()`` and
+``ice_cream_sales()``), with every number adjustable. The model is written with
+``torch.where`` instead of Python ``if`` so that one call draws a whole
+``pyro.plate`` of days at once. The weather confounds temperature and sales, which is
+what makes conditioning on ``temp`` and intervening on it (``pyro.do``) differ.
+
+``ice_cream`` is written as its noise ``Normal(0, sales_sd)`` shifted by the expected
+sales (an ``AffineTransform``), the same distribution as ``Normal(expected, sales_sd)``.
+Written this way, ChiRho can share the day's noise between a factual and a
+counterfactual world.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import astuple, dataclass
+
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro.distributions.transforms import AffineTransform
+
+from ppl_models.errors import InferenceError
+from ppl_models.exact import Normal
+
+SITES = ("cloudy", "temp", "ice_cream")
+
+
+@dataclass(frozen=True)
+class WeatherParams:
+    """Every number of the model; the lecture's by default."""
+
+    p_cloudy: float = 0.3
+    cloudy_mean: float = 55.0
+    cloudy_sd: float = 10.0
+    sunny_mean: float = 75.0
+    sunny_sd: float = 15.0
+    threshold: float = 80.0
+    high_sales: float = 200.0
+    low_sales: float = 50.0
+    sales_sd: float = 10.0
+
+    def check(self) -> None:
+        if not all(math.isfinite(v) for v in astuple(self)):
+            raise InferenceError("Every number of the model must be finite.")
+        if not 0 <= self.p_cloudy <= 1:
+            raise InferenceError("P(cloudy) must lie between 0 and 1.")
+        if min(self.cloudy_sd, self.sunny_sd, self.sales_sd) <= 0:
+            raise InferenceError("Standard deviations must be positive.")
+
+    def as_args(self) -> tuple[float, ...]:
+        return astuple(self)
+
+
+def ice_cream_sales(
+    p_cloudy, cloudy_mean, cloudy_sd, sunny_mean, sunny_sd, threshold, high_sales, low_sales, sales_sd
+) -> torch.Tensor:
+    """One day (or a plate of days): the weather, the temperature, the sales."""
+    cloudy = pyro.sample("cloudy", dist.Bernoulli(p_cloudy))
+    is_cloudy = cloudy == 1
+    temp = pyro.sample(
+        "temp",
+        dist.Normal(torch.where(is_cloudy, cloudy_mean, sunny_mean), torch.where(is_cloudy, cloudy_sd, sunny_sd)),
+    )
+    expected = torch.where(~is_cloudy & (temp > threshold), high_sales, low_sales)
+    noise = dist.Normal(torch.zeros_like(expected), sales_sd)
+    return pyro.sample("ice_cream", dist.TransformedDistribution(noise, [AffineTransform(expected, 1.0)]))
+
+
+# ---- exact answers -------------------------------------------------------------------
+
+
+def p_hot_given_sunny(params: WeatherParams, threshold: float | None = None) -> float:
+    """P(temp > threshold | sunny)."""
+    threshold = params.threshold if threshold is None else threshold
+    return 0.5 * math.erfc((threshold - params.sunny_mean) / (params.sunny_sd * math.sqrt(2)))
+
+
+def p_high_regime(params: WeatherParams) -> float:
+    """P(sunny and temp > threshold): the chance of a high-sales day."""
+    return (1 - params.p_cloudy) * p_hot_given_sunny(params)
+
+
+def expected_sales(params: WeatherParams) -> float:
+    high = p_high_regime(params)
+    return high * params.high_sales + (1 - high) * params.low_sales
+
+
+def p_cloudy_given_temp(params: WeatherParams, temp: float) -> float:
+    """Bayes' rule over the two weathers; None-safe for temperatures both make impossible."""
+    cloudy = params.p_cloudy * float(Normal(params.cloudy_mean, params.cloudy_sd).pdf(temp))
+    sunny = (1 - params.p_cloudy) * float(Normal(params.sunny_mean, params.sunny_sd).pdf(temp))
+    if cloudy + sunny == 0:
+        # Both densities underflow: compare them on the log scale instead.
+        log_c = math.log(params.p_cloudy or 1e-300) - 0.5 * ((temp - params.cloudy_mean) / params.cloudy_sd) ** 2
+        log_s = math.log((1 - params.p_cloudy) or 1e-300) - 0.5 * ((temp - params.sunny_mean) / params.sunny_sd) ** 2
+        log_c -= math.log(params.cloudy_sd)
+        log_s -= math.log(params.sunny_sd)
+        return 1 / (1 + math.exp(log_s - log_c))
+    return cloudy / (cloudy + sunny)
+
+
+def sales_regime(params: WeatherParams, cloudy: bool, temp: float) -> float:
+    return params.high_sales if (not cloudy and temp > params.threshold) else params.low_sales
+
+
+def exact_conditional_sales(params: WeatherParams, temp: float) -> float:
+    """E[sales | temp = t]: seeing a hot day also says the day was probably sunny."""
+    p_cloudy = p_cloudy_given_temp(params, temp)
+    return p_cloudy * params.low_sales + (1 - p_cloudy) * sales_regime(params, False, temp)
+
+
+def exact_interventional_sales(params: WeatherParams, temp: float) -> float:
+    """E[sales | do(temp = t)]: setting the temperature leaves the weather at its prior."""
+    return params.p_cloudy * params.low_sales + (1 - params.p_cloudy) * sales_regime(params, False, temp)
+
+
+def exact_weather_intervention_sales(params: WeatherParams, cloudy: bool) -> float:
+    """E[sales | do(cloudy = c)]: the temperature follows the forced weather."""
+    if cloudy:
+        return params.low_sales
+    hot = p_hot_given_sunny(params)
+    return hot * params.high_sales + (1 - hot) * params.low_sales
+
+
+def p_cloudy_given_day(params: WeatherParams, temp: float, sales: float) -> float:
+    """P(cloudy | temp, sales) for a day whose weather was not observed."""
+    log_prior = {True: math.log(params.p_cloudy or 1e-300), False: math.log((1 - params.p_cloudy) or 1e-300)}
+    logs = {}
+    for cloudy in (True, False):
+        mean, sd = (params.cloudy_mean, params.cloudy_sd) if cloudy else (params.sunny_mean, params.sunny_sd)
+        expected = sales_regime(params, cloudy, temp)
+        logs[cloudy] = (
+            log_prior[cloudy]
+            - 0.5 * ((temp - mean) / sd) ** 2
+            - math.log(sd)
+            - 0.5 * ((sales - expected) / params.sales_sd) ** 2
+        )
+    return 1 / (1 + math.exp(min(700.0, logs[False] - logs[True])))
+
+
+def exact_counterfactual_sales(params: WeatherParams, weather: str, temp: float, sales: float, cf_temp: float) -> float:
+    """E[sales had the temperature been cf_temp | the observed day].
+
+    Abduction: the day's sales noise is ``sales - expected(weather, temp)``, and the
+    weather is what was observed, or its posterior given the day. Action: set the
+    temperature. Prediction: ``expected(weather, cf_temp) + noise``.
+    """
+
+    def had_it_been(cloudy: bool) -> float:
+        return sales - sales_regime(params, cloudy, temp) + sales_regime(params, cloudy, cf_temp)
+
+    if weather == "cloudy":
+        return had_it_been(True)
+    if weather == "sunny":
+        return had_it_been(False)
+    p_cloudy = p_cloudy_given_day(params, temp, sales)
+    return p_cloudy * had_it_been(True) + (1 - p_cloudy) * had_it_been(False)
+
+
+def implausibility(
+    params: WeatherParams, temp: float | None = None, sales: float | None = None, weather: str = "unknown"
+) -> str:
+    """A sentence when evidence lies more than 5 sd from every way the model can make it."""
+    z_limit = 5.0
+    problems = []
+    weathers = {"cloudy": [True], "sunny": [False]}.get(weather, [True, False])
+    if temp is not None:
+        zs = [
+            abs(temp - (params.cloudy_mean if c else params.sunny_mean)) / (params.cloudy_sd if c else params.sunny_sd)
+            for c in weathers
+        ]
+        if min(zs) > z_limit:
+            problems.append(f"temp = {temp:g} is {min(zs):.1f} standard deviations from the nearest weather's mean")
+    if sales is not None and temp is not None:
+        zs = [abs(sales - sales_regime(params, c, temp)) / params.sales_sd for c in weathers]
+        if min(zs) > z_limit:
+            problems.append(f"sales = {sales:g} is {min(zs):.1f} standard deviations from what such a day sells")
+    if not problems:
+        return ""
+    return (
+        "The model finds this evidence practically impossible: " + "; ".join(problems) + ". "
+        "Pyro still weighs the explanations against each other, so the numbers show the least "
+        "impossible one, but no real day under this model looks like this."
+    )
+
+
+def simulate(params: WeatherParams, num_draws: int, seed: int, device: str = "auto"):
+    """Draw ``num_draws`` days at once (one ``pyro.plate``), as the lecture's loop would one by one."""
+    from ppl_models.sampling import run_likelihood_weighting
+
+    params.check()
+    return run_likelihood_weighting(ice_cream_sales, params.as_args(), num_draws, seed, device=device)
+
+
+def model_code(params: WeatherParams) -> str:
+    """The model as a notebook cell, with the page's numbers."""
+    p = params
+    return f"""import torch
+import pyro
+import pyro.distributions as dist
+
+def weather():
+    cloudy = pyro.sample("cloudy", dist.Bernoulli({p.p_cloudy!r}))
+    cloudy = "cloudy" if cloudy.item() == 1.0 else "sunny"
+    mean_temp = {{"cloudy": {p.cloudy_mean!r}, "sunny": {p.sunny_mean!r}}}[cloudy]
+    scale_temp = {{"cloudy": {p.cloudy_sd!r}, "sunny": {p.sunny_sd!r}}}[cloudy]
+    temp = pyro.sample("temp", dist.Normal(mean_temp, scale_temp))
+    return cloudy, temp.item()
+
+def ice_cream_sales():
+    cloudy, temp = weather()
+    expected_sales = {p.high_sales!r} if cloudy == "sunny" and temp > {p.threshold!r} else {p.low_sales!r}
+    ice_cream = pyro.sample("ice_cream", dist.Normal(expected_sales, {p.sales_sd!r}))
+    return ice_cream
+"""
+
+
+def simulation_code(params: WeatherParams, num_draws: int, seed: int) -> str:
+    return (
+        model_code(params)
+        + f"""
+pyro.set_rng_seed({seed})
+for _ in range(3):
+    print(weather())
+
+# The app draws all {num_draws:,} days at once: the same model written with torch.where
+# inside pyro.plate("draws", {num_draws}) (see ppl_models/weather.py).
+"""
+    )
+
+
+def causal_code(params: WeatherParams, temp: float, cf_temp: float, observed: dict[str, float]) -> str:
+    observed_text = ", ".join(f'"{k}": torch.tensor({v!r})' for k, v in observed.items())
+    return (
+        model_code(params)
+        + f"""
+from pyro.infer import Importance, EmpiricalMarginal
+
+# Seeing: condition on temp = {temp:g} and weigh the draws by it (likelihood weighting).
+seen = pyro.condition(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
+posterior = Importance(seen, num_samples=2000).run()
+print("E[sales | temp = {temp:g}] =", EmpiricalMarginal(posterior).mean.item())
+
+# Doing: set temp = {temp:g}; the weather keeps its prior.
+done = pyro.do(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
+print("E[sales | do(temp = {temp:g})] =", torch.stack([done() for _ in range(2000)]).mean().item())
+
+# Imagining: the app uses ChiRho's twin worlds to share the day's weather and noise:
+# from chirho.counterfactual.handlers import MultiWorldCounterfactual
+# from chirho.interventional.handlers import do
+# from chirho.observational.handlers import condition
+# with MultiWorldCounterfactual(), do(actions={{"temp": torch.tensor({cf_temp!r})}}), \\
+#         condition(data={{{observed_text}}}):
+#     ...  # the ice_cream site must be a TransformedDistribution of its noise
+"""
+    )
