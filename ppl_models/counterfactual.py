@@ -65,10 +65,14 @@ def run_counterfactual(
         factual_world = IndexSet(**{name: {0} for name in interventions})
         counterfactual_world = IndexSet(**{name: {1} for name in interventions})
         with worlds:
+            # Every observed site counts, not only the names in ``data``: ChiRho splits an
+            # observed transformed site into helper sites, and the likelihood of the day's
+            # noise lands on ``<name>_noise_prior``, not on ``<name>`` itself.
             log_weights = torch.zeros(num_draws, device=choice.device, dtype=torch.float64)
-            for name in data:
-                log_prob = gather(trace.nodes[name]["log_prob"], factual_world)
-                log_weights = log_weights + log_prob.reshape(-1).double().expand(num_draws)
+            for node in trace.nodes.values():
+                if node["type"] == "sample" and node["is_observed"]:
+                    log_prob = gather(node["log_prob"], factual_world)
+                    log_weights = log_weights + log_prob.reshape(-1).double().expand(num_draws)
 
             def world_values(world: IndexSet) -> dict[str, np.ndarray]:
                 return {
