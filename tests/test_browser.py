@@ -59,3 +59,42 @@ def test_the_device_from_a_link_reaches_the_run(page, server_url):
     assert "device=cuda" in page.url
     if not torch.cuda.is_available():
         assert "no GPU is available here; ran on the CPU" in page.get_by_test_id("stAlert").first.inner_text()
+
+
+def test_weather_page_follows_p_cloudy(page, server_url):
+    page.goto(f"{server_url}/weather")
+    wait_idle(page)
+    assert "exact 0.300" in metric_delta(page, "P(cloudy)")
+    thumb = page.get_by_role("slider", name="P(cloudy)")
+    thumb.focus()
+    for _ in range(10):
+        thumb.press("ArrowRight")  # 0.30 -> 0.40 in steps of 0.01
+    wait_idle(page)
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))",
+        arg="exact 0.400",
+        timeout=60_000,
+    )
+    assert abs(float(metric_value(page, "P(cloudy)")) - 0.4) < 0.02
+    drawn = plotly_traces(page)
+    assert [t["name"] for t in drawn[0]][:2] == ["cloudy", "sunny"]
+    assert {"name": "samples", "n": 10000} in drawn[1]
+    screenshot(page, "weather-p-cloudy-0.4")
+
+
+def test_causal_page_follows_the_temperature(page, server_url):
+    page.goto(f"{server_url}/causal")
+    wait_idle(page)
+    assert "exact 198.7" in metric_delta(page, "E[sales | temp = 85]")
+    assert "exact 155.0" in metric_delta(page, "E[sales | do(temp = 85)]")
+    thumb = page.get_by_role("slider", name="Temperature t")
+    thumb.focus()
+    for _ in range(7):
+        thumb.press("ArrowLeft")  # 85 -> 78
+    wait_idle(page)
+    page.get_by_text("E[sales | do(temp = 78)]", exact=True).wait_for(timeout=60_000)
+    assert "exact 50.0" in metric_delta(page, "E[sales | do(temp = 78)]")
+    comparison = plotly_traces(page)[0]
+    assert [t["name"] for t in comparison] == ["sales | temp = 78", "sales | do(temp = 78)"]
+    assert page.locator('[data-testid="stGraphVizChart"] svg').count() >= 1
+    screenshot(page, "causal-temp-78")
