@@ -40,3 +40,4 @@ test: install-dev browser lint
 
 bench: install-dev
 	$(BIN)/python bench/scale_speed.py
+	$(BIN)/python bench/weather_speed.py

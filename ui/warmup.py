@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 
-from ppl_models import mcmc, scale
+from ppl_models import causal, mcmc, scale, weather
 from ppl_models.errors import InferenceError
 from ui.run_cache import SHARED
 from ui.runs import cache_key
@@ -24,7 +24,12 @@ _lock = threading.Lock()
 
 def default_jobs() -> list[tuple]:
     """(function, *args) for each page's default setting, exactly as the pages build them."""
-    return [(scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings())]
+    defaults = weather.WeatherParams()
+    return [
+        (weather.simulate, defaults, 10_000, 0),
+        (causal.answer, defaults, causal.CausalQuestion(), 20_000, 0),
+        (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings()),
+    ]
 
 
 def _run(jobs: list[tuple]) -> None:

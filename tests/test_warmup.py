@@ -1,0 +1,20 @@
+"""The start-up warm-up fills the cache under exactly the keys the pages look up."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.conftest import ROOT
+from ui import warmup
+from ui.run_cache import SHARED
+from ui.runs import cache_key
+
+
+def test_warm_up_makes_every_default_page_a_cache_hit():
+    jobs = warmup.default_jobs()
+    warmup._run(jobs)
+    assert all(SHARED.peek(cache_key(function, *args)) is not None for function, *args in jobs)
+    for page in ("weather", "causal", "scale"):
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+        app.switch_page(f"pages/{page}.py")
+        app.run()
+        assert not app.exception
+        assert any("From the shared cache" in c.value for c in app.caption), page
