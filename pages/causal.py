@@ -5,37 +5,12 @@ import streamlit as st
 from ppl_models import causal, weather
 from ppl_models.graphs import intervened_graph, model_graph
 from ui import charts
-from ui.controls import Choice, Slider, render
+from ui.controls import render
 from ui.runs import cached_run, show_provenance
 from ui.shell import require_app_shell
-from ui.weather_controls import SEED, draw_count, weather_params
+from ui.weather_controls import DAY, DO_WEATHER, SEED, TEMP, draw_count, weather_params
 
 require_app_shell()
-
-TEMP = Slider(
-    "temp", "Temperature t", -20.0, 220.0, 85.0, 1.0, "The temperature we see (question 1) or set (question 2)."
-)
-DO_WEATHER = Choice(
-    "do_weather",
-    "Force the weather",
-    ("sunny", "cloudy"),
-    ("do(cloudy = 0)", "do(cloudy = 1)"),
-    "sunny",
-    "Intervene on the weather instead: the temperature then follows it.",
-)
-DAY = [
-    Choice(
-        "obs_weather",
-        "Observed weather",
-        causal.WEATHERS,
-        ("seen", "seen", "not observed: inferred"),
-        "sunny",
-        "What was seen of the weather on the day.",
-    ),
-    Slider("obs_temp", "Observed temperature", -20.0, 220.0, 75.0, 1.0, "The day's temperature."),
-    Slider("obs_sales", "Observed sales", -100.0, 1000.0, 48.0, 1.0, "What the day sold.", number_box=True),
-    Slider("cf_temp", "Had the temperature been t'", -20.0, 220.0, 90.0, 1.0, "The counterfactual temperature."),
-]
 
 st.title("Interventions and counterfactuals")
 st.markdown(
@@ -127,6 +102,20 @@ else:
         "confound temperature and sales."
     )
 show_provenance(outcome)
+with st.expander("How Pyro answers these, and why this way"):
+    st.markdown(
+        f"- **Seeing** — `pyro.condition(model, data={{'temp': {t:g}}})`, then *likelihood weighting*: "
+        f"{run_settings['n']:,} days are drawn at once in a `pyro.plate`, and each counts in proportion to "
+        "how likely its weather makes the observed temperature. The weather is the only hidden cause, so "
+        "this needs no tuning and is exact in the limit; its effective sample size "
+        f"({answers.conditioned.ess:,.0f} here) warns when the evidence is too surprising for it.\n"
+        f"- **Doing** — `pyro.do(model, data={{'temp': {t:g}}})` replaces temp's mechanism by the constant; "
+        "plain forward simulation then answers, since nothing is observed.\n"
+        "- **Imagining** — ChiRho's `MultiWorldCounterfactual` runs the factual and the counterfactual "
+        "world side by side, sharing the day's weather and sales noise: *abduction* weighs the "
+        "explanations of the observed day, *action* sets temp = t' in the counterfactual world only, "
+        "*prediction* reads that world's sales."
+    )
 compare, imagine = st.columns(2)
 compare.plotly_chart(
     charts.weighted_histograms(

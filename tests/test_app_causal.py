@@ -20,6 +20,8 @@ def test_defaults_show_the_confounding_gap():
     assert seen == pytest.approx(198.7, abs=1.0) and done == pytest.approx(155.0, abs=2.0)
     assert value_and_exact(app, "E[counterfactual sales]") == (198.0, 198.0)
     assert "differ by +43.7" in texts(app.info)
+    explained = texts(app.markdown)
+    assert "likelihood weighting" in explained and "MultiWorldCounterfactual" in explained
     comparison = next(f for f in figures(app) if f["layout"]["title"]["text"] == "Seeing vs doing")
     assert [t["name"] for t in comparison["data"]] == ["sales | temp = 85", "sales | do(temp = 85)"]
 

@@ -1,10 +1,11 @@
-"""The weather model's numbers as URL-bound controls, shared by the weather and causal pages."""
+"""URL-bound controls of the weather and causal pages: the model's numbers and the questions."""
 
 from __future__ import annotations
 
+from ppl_models import causal
 from ppl_models.sampling import MAX_DRAWS
 from ppl_models.weather import WeatherParams
-from ui.controls import Control, Slider, render
+from ui.controls import Choice, Control, Slider, render
 
 DEFAULTS = WeatherParams()
 
@@ -83,3 +84,30 @@ SEED = Slider("seed", "Random seed", 0, 10_000, 0, 1, "Same seed, same draws.", 
 
 def weather_params(page: str) -> WeatherParams:
     return WeatherParams(**render(WEATHER_CONTROLS, page))
+
+
+# The causal page's questions.
+TEMP = Slider(
+    "temp", "Temperature t", -20.0, 220.0, 85.0, 1.0, "The temperature we see (question 1) or set (question 2)."
+)
+DO_WEATHER = Choice(
+    "do_weather",
+    "Force the weather",
+    ("sunny", "cloudy"),
+    ("do(cloudy = 0)", "do(cloudy = 1)"),
+    "sunny",
+    "Intervene on the weather instead: the temperature then follows it.",
+)
+DAY = [
+    Choice(
+        "obs_weather",
+        "Observed weather",
+        causal.WEATHERS,
+        ("seen", "seen", "not observed: inferred"),
+        "sunny",
+        "What was seen of the weather on the day.",
+    ),
+    Slider("obs_temp", "Observed temperature", -20.0, 220.0, 75.0, 1.0, "The day's temperature."),
+    Slider("obs_sales", "Observed sales", -100.0, 1000.0, 48.0, 1.0, "What the day sold.", number_box=True),
+    Slider("cf_temp", "Had the temperature been t'", -20.0, 220.0, 90.0, 1.0, "The counterfactual temperature."),
+]
