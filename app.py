@@ -15,6 +15,7 @@ PAGES = [
         "pages/causal.py", title="Interventions & counterfactuals", icon=":material/call_split:", url_path="causal"
     ),
     st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
+    st.Page("pages/gmm.py", title="Gaussian mixture", icon=":material/scatter_plot:", url_path="gmm"),
 ]
 DEVICE = Choice(
     DEVICE_KEY,

@@ -38,6 +38,15 @@ CARDS = [
     ),
 ]
 
+CARDS.append(
+    (
+        "pages/gmm.py",
+        "Gaussian mixture",
+        "MAP by SVI with enumeration on the lecture's data, or on yours: the best of many initialisations, "
+        "the loss converging live, each point's cluster, and the full posterior by NUTS.",
+    )
+)
+
 for page, title, description in CARDS:
     with st.container(border=True):
         st.subheader(title)

@@ -59,6 +59,10 @@ class McmcSettings:
     seed: int = 0
     device: str = "auto"
     jit_compile: bool = True
+    # Set for models with enumerated discrete sites (e.g. a mixture's assignments).
+    max_plate_nesting: int | None = None
+    # NUTS only: at most 2**depth leapfrog steps per draw; caps the cost of hard geometry.
+    max_tree_depth: int = 10
 
     def check(self) -> None:
         """Raise :class:`InferenceError` for settings no run should attempt."""
@@ -118,9 +122,10 @@ def _make_kernel(model: Callable, settings: McmcSettings, jit: bool):
         jit_compile=jit,
         ignore_jit_warnings=True,
         step_size=settings.step_size,
+        max_plate_nesting=settings.max_plate_nesting,
     )
     if settings.kernel == "nuts":
-        return NUTS(model, **common)
+        return NUTS(model, max_tree_depth=settings.max_tree_depth, **common)
     hmc_class = _FixedStepsHMC if settings.hold_num_steps else HMC
     return hmc_class(model, num_steps=settings.num_steps, **common)
 

@@ -95,7 +95,7 @@ class ScaleInference:
 
 
 def _model_args(query: ScaleQuery) -> tuple[float, float, float]:
-    return (query.guess, query.prior_sd, query.noise_sd)
+    return (float(query.guess), float(query.prior_sd), float(query.noise_sd))
 
 
 def infer_weight(

@@ -10,12 +10,22 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pyro
-from pyro.infer import SVI, Predictive, Trace_ELBO, TraceEnum_ELBO, TraceMeanField_ELBO
+from pyro import poutine
+from pyro.infer import (
+    JitTrace_ELBO,
+    JitTraceEnum_ELBO,
+    JitTraceMeanField_ELBO,
+    Predictive,
+    Trace_ELBO,
+    TraceEnum_ELBO,
+    TraceMeanField_ELBO,
+)
+from pyro.infer.util import zero_grads
 
 from ppl_models.device import resolve_device
 from ppl_models.errors import InferenceError, RunCancelled
@@ -47,6 +57,7 @@ class SviSettings:
     seed: int = 0
     device: str = "auto"
     num_posterior_samples: int = 1000
+    jit_compile: bool = False
 
     def check(self) -> None:
         problems = []
@@ -73,6 +84,7 @@ class SviResult:
     :ivar trajectories: each parameter's constrained value after every step,
         shaped ``(steps, *param_shape)``.
     :ivar posterior_samples: draws from the fitted guide per latent site.
+    :ivar grad_norms: each parameter's gradient norm (unconstrained) at every step.
     """
 
     settings: SviSettings
@@ -83,20 +95,41 @@ class SviResult:
     wall_time_s: float
     device: str
     device_note: str = ""
+    grad_norms: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def _make_elbo(settings: SviSettings):
-    common = dict(num_particles=settings.num_particles, vectorize_particles=settings.num_particles > 1)
-    if settings.elbo == "enum":
-        return TraceEnum_ELBO(max_plate_nesting=settings.max_plate_nesting, **common)
-    if settings.elbo == "meanfield":
-        return TraceMeanField_ELBO(max_plate_nesting=settings.max_plate_nesting, **common)
-    return Trace_ELBO(max_plate_nesting=settings.max_plate_nesting, **common)
+    common = dict(
+        num_particles=settings.num_particles,
+        vectorize_particles=settings.num_particles > 1,
+        max_plate_nesting=settings.max_plate_nesting,
+    )
+    if settings.jit_compile:
+        common["ignore_jit_warnings"] = True
+        kind = {"enum": JitTraceEnum_ELBO, "meanfield": JitTraceMeanField_ELBO, "trace": JitTrace_ELBO}
+    else:
+        kind = {"enum": TraceEnum_ELBO, "meanfield": TraceMeanField_ELBO, "trace": Trace_ELBO}
+    return kind[settings.elbo](**common)
 
 
 def _current_params() -> dict[str, np.ndarray]:
     store = pyro.get_param_store()
     return {name: value.detach().cpu().numpy().copy() for name, value in store.items()}
+
+
+def _step(elbo, optimizer, model, guide, args: tuple) -> tuple[float, dict[str, float]]:
+    """One SVI step, as ``SVI.step`` takes it, also reading each gradient's norm.
+
+    ``SVI.step`` zeroes the gradients before returning, so the norms the lecture reads
+    with tensor hooks are taken here, between the backward pass and the update.
+    """
+    with poutine.trace(param_only=True) as param_capture:
+        loss = elbo.loss_and_grads(model, guide, *args)
+    params = {site["name"]: site["value"].unconstrained() for site in param_capture.trace.nodes.values()}
+    norms = {name: float(p.grad.norm()) for name, p in params.items() if p.grad is not None}
+    optimizer(set(params.values()))
+    zero_grads(set(params.values()))
+    return float(loss), norms
 
 
 def _draw_from_guide(model, guide, settings: SviSettings, args: tuple) -> dict:
@@ -134,13 +167,14 @@ def run_svi(
         data = observations_on(observations, choice.device)
         conditioned = pyro.condition(model, data=data) if data else model
         optimizer = pyro.optim.Adam({"lr": settings.lr, "betas": (settings.beta1, settings.beta2)})
-        svi = SVI(conditioned, guide, optimizer, loss=_make_elbo(settings))
+        elbo = _make_elbo(settings)
         losses = np.empty(settings.num_steps)
         snapshots: list[dict[str, np.ndarray]] = []
+        norms: list[dict[str, float]] = []
         last_report = 0.0
         for step in range(settings.num_steps):
             try:
-                loss = svi.step(*args)
+                loss, step_norms = _step(elbo, optimizer, conditioned, guide, args)
             except ValueError as error:
                 raise InferenceError(
                     f"SVI failed at step {step + 1}: {error}. A smaller learning rate usually helps."
@@ -151,6 +185,7 @@ def run_svi(
                 )
             losses[step] = loss
             snapshots.append(_current_params())
+            norms.append(step_norms)
             now = time.perf_counter()
             if progress and (step + 1 == settings.num_steps or now - last_report >= PROGRESS_INTERVAL_S):
                 last_report = now
@@ -160,11 +195,14 @@ def run_svi(
                 if progress(report) is False:
                     raise RunCancelled("Stopped on request.")
         params = _current_params()
-        latent = {
-            name: value.detach().cpu().numpy()
-            for name, value in _draw_from_guide(conditioned, guide, settings, args).items()
-            if name not in data
-        }
+        if settings.num_posterior_samples == 0:
+            latent = {}
+        else:
+            latent = {
+                name: value.detach().cpu().numpy()
+                for name, value in _draw_from_guide(conditioned, guide, settings, args).items()
+                if name not in data
+            }
     return SviResult(
         settings=settings,
         losses=losses,
@@ -174,4 +212,5 @@ def run_svi(
         wall_time_s=time.perf_counter() - started,
         device=str(choice.device),
         device_note=choice.note,
+        grad_norms={name: np.array([n.get(name, np.nan) for n in norms]) for name in params},
     )

@@ -10,14 +10,17 @@ import torch
 
 
 def to_device(value: Any, device: torch.device) -> Any:
-    """Numbers, arrays and tensors become float tensors on ``device``; tuples recurse."""
+    """Floats, arrays and tensors become float tensors on ``device``; tuples recurse.
+
+    Whole numbers stay Python ints: models use them as sizes (a mixture's K).
+    """
     if isinstance(value, tuple):
         return tuple(to_device(v, device) for v in value)
-    if isinstance(value, (bool, str)) or value is None:
+    if isinstance(value, (bool, str, int)) or value is None:
         return value
     if isinstance(value, torch.Tensor):
         return value.to(device)
-    if isinstance(value, (int, float, list, np.ndarray)):
+    if isinstance(value, (float, list, np.ndarray)):
         return torch.as_tensor(value, dtype=torch.get_default_dtype(), device=device)
     return value
 

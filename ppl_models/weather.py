@@ -62,7 +62,7 @@ class WeatherParams:
             raise InferenceError("Standard deviations must be positive.")
 
     def as_args(self) -> tuple[float, ...]:
-        return astuple(self)
+        return tuple(float(v) for v in astuple(self))
 
 
 def ice_cream_sales(

@@ -167,3 +167,78 @@ def weighted_histograms(
             fig.add_vline(x=means[name], line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)], dash="dash"))
     fig.update_layout(barmode="overlay", bargap=0)
     return _layout(fig, title, x_label, "density")
+
+
+def mixture_density(
+    data: np.ndarray,
+    weights: np.ndarray,
+    locs: np.ndarray,
+    scale: float,
+    truth: tuple[np.ndarray, float] | None = None,
+    title: str = "Density of the fitted mixture",
+) -> go.Figure:
+    """Each weighted component, their sum, the data as ticks on the axis, and the truth if known."""
+    spread = max(3 * scale, 1e-6)
+    grid = np.linspace(min(data.min(), locs.min()) - spread, max(data.max(), locs.max()) + spread, 500)
+    fig = go.Figure()
+    total = np.zeros_like(grid)
+    for index, (weight, loc) in enumerate(zip(weights, locs, strict=True)):
+        density = weight * np.exp(-0.5 * ((grid - loc) / scale) ** 2) / (scale * np.sqrt(2 * np.pi))
+        total += density
+        fig.add_scatter(
+            x=grid,
+            y=density,
+            mode="lines",
+            name=f"component {index + 1}",
+            line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)] if index < 4 else None),
+        )
+    fig.add_scatter(x=grid, y=total, mode="lines", name="mixture", line=dict(color=EXACT_COLOUR, dash="dash"))
+    if truth is not None:
+        true_locs, true_scale = truth
+        true_density = sum(
+            np.exp(-0.5 * ((grid - loc) / true_scale) ** 2) / (true_scale * np.sqrt(2 * np.pi)) / len(true_locs)
+            for loc in true_locs
+        )
+        fig.add_scatter(
+            x=grid,
+            y=true_density,
+            mode="lines",
+            name="true mixture",
+            line=dict(color=PRIOR_COLOUR, dash="dot", width=2),
+        )
+    shown = data if len(data) <= 2000 else np.random.default_rng(0).choice(data, 2000, replace=False)
+    fig.add_scatter(
+        x=shown,
+        y=np.zeros_like(shown),
+        mode="markers",
+        name="data",
+        marker=dict(symbol="line-ns-open", size=14, color="#333"),
+    )
+    return _layout(fig, title, "x", "probability density", height=380)
+
+
+def initial_losses_plot(losses: np.ndarray, chosen: int) -> go.Figure:
+    """Every initialisation's starting loss, the chosen (lowest) one marked."""
+    fig = go.Figure()
+    fig.add_scatter(
+        x=np.arange(len(losses)), y=losses, mode="markers", name="initial loss", marker=dict(color="#4c78a8", size=6)
+    )
+    fig.add_scatter(
+        x=[chosen],
+        y=[losses[chosen]],
+        mode="markers",
+        name="chosen",
+        marker=dict(color="#d62728", size=14, symbol="star"),
+    )
+    return _layout(fig, "Initial loss of each random initialisation", "initialisation", "loss", height=300)
+
+
+def gradient_norms_plot(norms: Mapping[str, np.ndarray]) -> go.Figure:
+    """Each parameter's gradient norm over the steps, on a log scale (the lecture's hooks)."""
+    fig = go.Figure()
+    for index, (name, values) in enumerate(norms.items()):
+        fig.add_scatter(
+            y=np.asarray(values), mode="lines", name=name, line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)])
+        )
+    fig.update_yaxes(type="log")
+    return _layout(fig, "Gradient norm per parameter", "step", "gradient norm", height=300)

@@ -102,7 +102,26 @@ class Toggle:
         return st.toggle(self.label, value=self.default, help=self.help, key=self.key, bind="query-params")
 
 
-Control = Slider | Choice | Toggle
+@dataclass(frozen=True)
+class Text:
+    """Free text the page parses itself (and reports on); never executed."""
+
+    key: str
+    label: str
+    default: str
+    help: str
+    max_chars: int = 5000
+
+    def problem(self, raw: str) -> str:
+        return f"is longer than {self.max_chars} characters" if len(raw) > self.max_chars else ""
+
+    def widget(self) -> Any:
+        return st.text_input(
+            self.label, value=self.default, max_chars=self.max_chars, help=self.help, key=self.key, bind="query-params"
+        )
+
+
+Control = Slider | Choice | Toggle | Text
 
 
 def link_problems(controls: list[Control], raw_values: dict[str, str], values: dict[str, Any]) -> list[str]:
