@@ -41,3 +41,4 @@ test: install-dev browser lint
 bench: install-dev
 	$(BIN)/python bench/scale_speed.py
 	$(BIN)/python bench/weather_speed.py
+	$(BIN)/python bench/gmm_speed.py

@@ -371,7 +371,9 @@ def map_assignment(
 
 def fit_code(data: tuple[float, ...], prior: GmmPrior, settings: GmmSettings) -> str:
     """The lecture's code for this setting, as a notebook cell."""
-    shown = ", ".join(f"{v:g}" for v in data[:20]) + (", ..." if len(data) > 20 else "")
+    data_line = "data = torch.tensor([" + ", ".join(repr(float(v)) for v in data[:20]) + "])"
+    if len(data) > 20:
+        data_line += f"  # the first 20 of {len(data):,} points; load all of yours, e.g. with numpy.loadtxt"
     return f"""import torch
 import pyro
 import pyro.distributions as dist
@@ -379,7 +381,7 @@ from pyro import poutine
 from pyro.infer import SVI, TraceEnum_ELBO, config_enumerate
 from pyro.infer.autoguide import AutoDelta, init_to_value
 
-data = torch.tensor([{shown}])
+{data_line}
 K = {settings.k}
 
 @config_enumerate

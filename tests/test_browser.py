@@ -98,3 +98,29 @@ def test_causal_page_follows_the_temperature(page, server_url):
     assert [t["name"] for t in comparison] == ["sales | temp = 78", "sales | do(temp = 78)"]
     assert page.locator('[data-testid="stGraphVizChart"] svg').count() >= 1
     screenshot(page, "causal-temp-78")
+
+
+def test_gmm_page_refits_when_k_changes(page, server_url):
+    page.goto(f"{server_url}/gmm")
+    wait_idle(page)
+    assert metric_value(page, "scale") == "0.651"
+    thumb = page.get_by_role("slider", name="Components K")
+    thumb.focus()
+    thumb.press("ArrowRight")  # K = 2 -> 3
+    wait_idle(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(d => (d._fullData || [])"
+        ".some(t => t.name === 'component 3'))",
+        timeout=60_000,
+    )
+    density = plotly_traces(page)[0]
+    assert [t["name"] for t in density] == ["component 1", "component 2", "component 3", "mixture", "data"]
+    assert {"name": "data", "n": 5} in density
+    screenshot(page, "gmm-k-3")
+
+
+def test_gmm_page_explains_bad_data(page, server_url):
+    page.goto(f"{server_url}/gmm?data=1,2,oops")
+    wait_idle(page)
+    assert "Entry 3, 'oops', is not a number." in page.get_by_test_id("stAlert").first.inner_text()
+    assert not page.get_by_test_id("stException").count()

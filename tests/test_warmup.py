@@ -12,7 +12,7 @@ def test_warm_up_makes_every_default_page_a_cache_hit():
     jobs = warmup.default_jobs()
     warmup._run(jobs)
     assert all(SHARED.peek(cache_key(function, *args)) is not None for function, *args in jobs)
-    for page in ("weather", "causal", "scale"):
+    for page in ("weather", "causal", "gmm", "scale"):
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
         app.switch_page(f"pages/{page}.py")
         app.run()

@@ -12,7 +12,7 @@ import logging
 import os
 import threading
 
-from ppl_models import causal, mcmc, scale, weather
+from ppl_models import causal, gmm, mcmc, scale, weather
 from ppl_models.errors import InferenceError
 from ui.run_cache import SHARED
 from ui.runs import cache_key
@@ -28,6 +28,7 @@ def default_jobs() -> list[tuple]:
     return [
         (weather.simulate, defaults, 10_000, 0),
         (causal.answer, defaults, causal.CausalQuestion(), 20_000, 0),
+        (gmm.fit_map, gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings()),
         (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings()),
     ]
 
