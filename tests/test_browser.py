@@ -124,3 +124,23 @@ def test_gmm_page_explains_bad_data(page, server_url):
     wait_idle(page)
     assert "Entry 3, 'oops', is not a number." in page.get_by_test_id("stAlert").first.inner_text()
     assert not page.get_by_test_id("stException").count()
+
+
+def test_gmm_page_fits_an_uploaded_csv_and_explains_a_bad_one(page, server_url):
+    page.goto(f"{server_url}/gmm?source=csv")
+    wait_idle(page)
+    assert "Upload a CSV file" in page.get_by_test_id("stAlert").first.inner_text()
+    upload = page.locator('[data-testid="stFileUploader"] input[type="file"]')
+    upload.set_input_files(
+        files=[{"name": "points.csv", "mimeType": "text/csv", "buffer": b"x\n-4\n-3.5\n-3\n6\n6.5\n7\n"}]
+    )
+    wait_idle(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(d => (d._fullData || [])"
+        ".some(t => t.name === 'data' && t.x.length === 6))",
+        timeout=60_000,
+    )
+    upload.set_input_files(files=[{"name": "two.csv", "mimeType": "text/csv", "buffer": b"a,b\n1,2\n3,4\n"}])
+    wait_idle(page)
+    page.get_by_text("The CSV has 2 columns; upload one column of numbers.").wait_for(timeout=60_000)
+    assert not page.get_by_test_id("stException").count()
