@@ -16,6 +16,7 @@ PAGES = [
     ),
     st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
     st.Page("pages/gmm.py", title="Gaussian mixture", icon=":material/scatter_plot:", url_path="gmm"),
+    st.Page("pages/shapes.py", title="Tensor shapes", icon=":material/view_in_ar:", url_path="shapes"),
 ]
 DEVICE = Choice(
     DEVICE_KEY,

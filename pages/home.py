@@ -46,6 +46,14 @@ CARDS.append(
         "the loss converging live, each point's cluster, and the full posterior by NUTS.",
     )
 )
+CARDS.append(
+    (
+        "pages/shapes.py",
+        "Tensor shapes",
+        "sample_shape + batch_shape + event_shape, .expand, .to_event and nested pyro.plates: build a "
+        "distribution, watch the shapes, and read Pyro's own explanation when they do not fit.",
+    )
+)
 
 for page, title, description in CARDS:
     with st.container(border=True):

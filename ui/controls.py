@@ -16,6 +16,12 @@ from typing import Any
 import streamlit as st
 
 
+def _default(key: str, argument: str, default: Any) -> dict[str, Any]:
+    """The widget's default, unless code (a preset) already put its value in session state:
+    Streamlit warns when a widget gets both."""
+    return {} if key in st.session_state else {argument: default}
+
+
 @dataclass(frozen=True)
 class Slider:
     key: str
@@ -42,11 +48,11 @@ class Slider:
         kwargs = dict(
             min_value=self.min,
             max_value=self.max,
-            value=self.default,
             step=self.step,
             help=self.help,
             key=self.key,
             bind="query-params",
+            **_default(self.key, "value", self.default),
         )
         if self.number_box:
             return st.number_input(self.label, **kwargs)
@@ -72,15 +78,15 @@ class Choice:
             return st.selectbox(
                 self.label,
                 self.options,
-                index=self.options.index(self.default),
                 help=self.help,
                 key=self.key,
                 bind="query-params",
+                **_default(self.key, "index", self.options.index(self.default)),
             )
         return st.radio(
             self.label,
             self.options,
-            index=self.options.index(self.default),
+            **_default(self.key, "index", self.options.index(self.default)),
             captions=self.captions,
             help=self.help,
             key=self.key,
@@ -99,7 +105,9 @@ class Toggle:
         return "" if raw.lower() in ("true", "false") else "is not true or false"
 
     def widget(self) -> Any:
-        return st.toggle(self.label, value=self.default, help=self.help, key=self.key, bind="query-params")
+        return st.toggle(
+            self.label, help=self.help, key=self.key, bind="query-params", **_default(self.key, "value", self.default)
+        )
 
 
 @dataclass(frozen=True)
@@ -117,7 +125,12 @@ class Text:
 
     def widget(self) -> Any:
         return st.text_input(
-            self.label, value=self.default, max_chars=self.max_chars, help=self.help, key=self.key, bind="query-params"
+            self.label,
+            max_chars=self.max_chars,
+            help=self.help,
+            key=self.key,
+            bind="query-params",
+            **_default(self.key, "value", self.default),
         )
 
 

@@ -1,0 +1,123 @@
+"""The shapes page's controls: a distribution, its shapes, up to three plates, presets."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from ppl_models import shapes
+from ppl_models.errors import InferenceError
+from ui.controls import Choice, Control, Slider, Text, render
+
+PLATE_NAMES = ("x_axis", "y_axis", "z_axis")
+DIMS = ("auto", "-1", "-2", "-3", "-4")
+
+PRESET = Choice(
+    "preset",
+    "Start from the lecture",
+    ("none", "mvn_expand", "mvn_plate", "nested_plates"),
+    (
+        "your own settings",
+        "MultivariateNormal(zeros(3), eye(3)).expand([5])",
+        "MultivariateNormal inside plate x_axis 5",
+        "plates x_axis 320 and y_axis 200",
+    ),
+    "none",
+    "Load one of the lecture's examples into the controls below.",
+)
+DISTRIBUTION: list[Control] = [
+    Choice(
+        "family",
+        "Distribution",
+        tuple(shapes.FAMILIES),
+        (),
+        "Normal",
+        "Which distribution to build; its parameters are filled with simple values.",
+        compact=True,
+    ),
+    Text("param_shape", "Parameter shape", "", "e.g. 3 or 5, 3. Empty: a scalar parameter.", max_chars=40),
+    Text("expand", ".expand(batch_shape)", "", "e.g. 5. Empty: no .expand.", max_chars=40),
+    Slider("to_event", ".to_event(n)", 0, 3, 0, 1, "Move the n rightmost batch dims into the event (dependent)."),
+    Text("sample_shape", "sample_shape for d.sample", "", "e.g. 10. Draws iid copies on the left.", max_chars=40),
+    Slider(
+        "plates", "Nested pyro.plates", 0, 3, 0, 1, "Outermost first; each plate declares one batch dim independent."
+    ),
+]
+
+
+def plate_controls(index: int) -> list[Control]:
+    name = PLATE_NAMES[index]
+    return [
+        Slider(
+            f"plate{index + 1}_size",
+            f"plate {name!r}: size",
+            1,
+            shapes.MAX_DIM,
+            5,
+            1,
+            "How many independent copies along this plate's dim.",
+            number_box=True,
+        ),
+        Choice(
+            f"plate{index + 1}_dim",
+            f"plate {name!r}: dim",
+            DIMS,
+            (),
+            "auto",
+            "Which batch dim it owns, counted from the right; auto takes the next free one.",
+            compact=True,
+        ),
+    ]
+
+
+def _preset_values(spec: shapes.ShapeSpec) -> dict:
+    values = {
+        "family": spec.family,
+        "param_shape": ", ".join(map(str, spec.param_shape)),
+        "expand": "" if spec.expand is None else ", ".join(map(str, spec.expand)),
+        "to_event": spec.to_event,
+        "sample_shape": ", ".join(map(str, spec.sample_shape)),
+        "plates": len(spec.plates),
+    }
+    for index, plate in enumerate(spec.plates):
+        values[f"plate{index + 1}_size"] = plate.size
+        values[f"plate{index + 1}_dim"] = "auto" if plate.dim is None else str(plate.dim)
+    return values
+
+
+def apply_preset(page: str) -> None:
+    """Load a chosen preset into the controls. On a page load, a link's own settings win
+    over its preset, so a shared link shows exactly what its sender saw."""
+    preset = render([PRESET], page)["preset"]
+    applied = st.session_state.get("_applied_preset")
+    if applied == preset:
+        return
+    st.session_state["_applied_preset"] = preset
+    own_settings = any(c.key in st.query_params for c in DISTRIBUTION)
+    if preset == "none" or (applied is None and own_settings):
+        return
+    st.session_state.update(_preset_values(shapes.PRESETS[preset]))
+    st.rerun()
+
+
+def shape_spec(page: str) -> tuple[shapes.ShapeSpec | None, str]:
+    values = render(DISTRIBUTION, page)
+    plates = []
+    for index in range(values["plates"]):
+        plate = render(plate_controls(index), page)
+        dim = plate[f"plate{index + 1}_dim"]
+        plates.append(
+            shapes.PlateSpec(PLATE_NAMES[index], plate[f"plate{index + 1}_size"], None if dim == "auto" else int(dim))
+        )
+    try:
+        expand = values["expand"].strip()
+        spec = shapes.ShapeSpec(
+            family=values["family"],
+            param_shape=shapes.parse_shape(values["param_shape"]),
+            expand=shapes.parse_shape(expand) if expand else None,
+            to_event=values["to_event"],
+            sample_shape=shapes.parse_shape(values["sample_shape"]),
+            plates=tuple(plates),
+        )
+    except InferenceError as error:
+        return None, str(error)
+    return spec, ""
