@@ -144,3 +144,16 @@ def test_gmm_page_fits_an_uploaded_csv_and_explains_a_bad_one(page, server_url):
     wait_idle(page)
     page.get_by_text("The CSV has 2 columns; upload one column of numbers.").wait_for(timeout=60_000)
     assert not page.get_by_test_id("stException").count()
+
+
+def test_shapes_page_preset_then_plate_size(page, server_url):
+    page.goto(f"{server_url}/shapes?preset=nested_plates")
+    wait_idle(page)
+    page.get_by_text("its value has shape (200, 320)").wait_for(timeout=60_000)
+    size = page.get_by_role("spinbutton", name="plate 'x_axis': size")
+    size.fill("100")
+    size.press("Enter")
+    wait_idle(page)
+    page.get_by_text("its value has shape (200, 100)").wait_for(timeout=60_000)
+    assert "plate1_size=100" in page.url
+    screenshot(page, "shapes-nested-100")

@@ -1,0 +1,54 @@
+"""AppTest: the tensor-shapes page, read back from what it shows."""
+
+import pytest
+
+from tests.apptest_helpers import metric, open_page, texts
+
+
+def shapes_shown(app) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+@pytest.mark.parametrize(
+    "preset, expected, site_value",
+    [
+        ("mvn_expand", {"batch_shape": "(5,)", "event_shape": "(3,)", "sample": "(5, 3)", "log_prob": "(5,)"}, None),
+        ("mvn_plate", {"batch_shape": "()", "event_shape": "(3,)"}, "(5, 3)"),
+        ("nested_plates", {"batch_shape": "()", "event_shape": "()"}, "(200, 320)"),
+    ],
+)
+def test_presets_from_the_link(preset, expected, site_value):
+    app = open_page("shapes", preset=preset)
+    shown = shapes_shown(app)
+    assert {key: shown[key] for key in expected} == expected
+    if site_value:
+        assert f"its value has shape `{site_value}`" in texts(app.markdown)
+
+
+def test_changing_a_plate_size_changes_the_shapes():
+    app = open_page("shapes", preset="nested_plates")
+    app.number_input(key="plate1_size").set_value(100).run()
+    assert "its value has shape `(200, 100)`" in texts(app.markdown)
+    assert "x_axis dist" in app.code[0].value
+
+
+def test_a_link_with_its_own_settings_wins_over_its_preset():
+    app = open_page("shapes", preset="mvn_expand", family="Normal", param_shape="2, 4")
+    assert metric(app, "batch_shape").value == "(2, 4)"
+
+
+def test_a_plate_mismatch_shows_pyros_message_and_what_to_change():
+    app = open_page("shapes", param_shape="5", plates="1", plate1_size="3")
+    assert "Shape mismatch inside plate('x_axis') at site x dim -1, 3 vs 5" in app.code[0].value
+    assert "Make the plate's size equal the batch dim" in texts(app.warning)
+    assert not app.exception
+
+
+def test_to_event_beyond_the_batch_dims_is_explained():
+    app = open_page("shapes", param_shape="3", to_event="2")
+    assert "has only 1" in texts(app.warning) and "Use .to_event(1) at most" in texts(app.warning)
+
+
+def test_a_malformed_shape_gets_a_message():
+    app = open_page("shapes", param_shape="five")
+    assert "'five' is not a whole number" in texts(app.error)
