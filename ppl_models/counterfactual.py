@@ -12,7 +12,6 @@ values, read with ``gather``, are the prediction.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,9 +26,8 @@ from chirho.interventional.handlers import do
 from chirho.observational.handlers import condition
 
 from ppl_models.device import resolve_device
-from ppl_models.errors import InferenceError
 from ppl_models.guard import inference_guard
-from ppl_models.sampling import WeightedDraws, _check_count, _plated
+from ppl_models.sampling import WeightedDraws, _check_count, _plated, weigh
 from ppl_models.tensors import observations_on, to_device
 
 
@@ -88,17 +86,11 @@ def run_counterfactual(
 
             factual_values = world_values(factual_world)
             counterfactual_values = world_values(counterfactual_world)
-    log_weights = log_weights.cpu()
-    log_total = torch.logsumexp(log_weights, 0)
-    if not torch.isfinite(log_total):
-        raise InferenceError("The observed day has zero probability under this model: nothing can explain it.")
-    weights = torch.exp(log_weights - log_total).numpy()
-    factual = WeightedDraws(
-        samples=factual_values,
-        weights=weights,
-        ess=float(1 / np.sum(weights**2)),
-        log_evidence=float(log_total) - math.log(num_draws),
-        wall_time_s=time.perf_counter() - started,
-        device=str(choice.device),
+    factual = weigh(
+        factual_values,
+        log_weights,
+        "The observed day has zero probability under this model: nothing can explain it.",
+        started,
+        str(choice.device),
     )
     return CounterfactualDraws(factual=factual, counterfactual=counterfactual_values)

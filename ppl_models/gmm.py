@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import time
 from dataclasses import dataclass, replace
 
@@ -89,12 +88,10 @@ class GmmSettings:
             problems.append(f"initialisations must be between 1 and {MAX_INITS}")
         if not 1 <= self.steps <= MAX_STEPS:
             problems.append(f"steps must be between 1 and {MAX_STEPS}")
-        if not (self.lr > 0 and math.isfinite(self.lr)):
-            problems.append("the learning rate must be a positive number")
-        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            problems.append("Adam's betas must lie in [0, 1)")
         if problems:
             raise InferenceError("Cannot fit: " + "; ".join(problems) + ".")
+        # The optimizer's own numbers are checked where SVI checks them.
+        SviSettings(num_steps=self.steps, lr=self.lr, beta1=self.beta1, beta2=self.beta2, elbo="enum").check()
 
 
 @dataclass(frozen=True)

@@ -109,19 +109,33 @@ def run_likelihood_weighting(
             for name, node in trace.nodes.items()
             if node["type"] == "sample" and (not sites or name in sites)
         }
+    return weigh(
+        samples,
+        log_weights,
+        "Every draw gives the observations zero probability, so there is nothing "
+        "to weigh: the evidence is impossible under this model.",
+        started,
+        str(choice.device),
+    )
+
+
+def weigh(
+    samples: dict[str, np.ndarray], log_weights: torch.Tensor, impossible: str, started: float, device: str
+) -> WeightedDraws:
+    """Normalise log weights into :class:`WeightedDraws`, with their ESS and the log evidence.
+
+    :param impossible: the message when every weight is zero.
+    """
     log_weights = log_weights.double().cpu()
     log_total = torch.logsumexp(log_weights, 0)
     if not torch.isfinite(log_total):
-        raise InferenceError(
-            "Every draw gives the observations zero probability, so there is nothing to weigh: "
-            "the evidence is impossible under this model."
-        )
+        raise InferenceError(impossible)
     weights = torch.exp(log_weights - log_total).numpy()
     return WeightedDraws(
         samples=samples,
         weights=weights,
         ess=float(1 / np.sum(weights**2)),
-        log_evidence=float(log_total) - math.log(num_draws),
+        log_evidence=float(log_total) - math.log(len(weights)),
         wall_time_s=time.perf_counter() - started,
-        device=str(choice.device),
+        device=device,
     )

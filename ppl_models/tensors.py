@@ -26,7 +26,11 @@ def to_device(value: Any, device: torch.device) -> Any:
 
 
 def observations_on(data: Mapping[str, Any] | None, device: torch.device) -> dict:
-    return {name: to_device(value, device) for name, value in (data or {}).items()}
+    """Observed or intervened values as tensors; unlike model arguments, never sizes."""
+    return {
+        name: to_device(float(value) if isinstance(value, int) and not isinstance(value, bool) else value, device)
+        for name, value in (data or {}).items()
+    }
 
 
 def scalar_views(samples: Mapping[str, np.ndarray], lead_dims: int) -> dict[str, np.ndarray]:
