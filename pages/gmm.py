@@ -51,6 +51,7 @@ estimates, scale_col = st.columns([3, 1])
 estimates.dataframe(
     pd.DataFrame({"component": np.arange(1, settings.k + 1), "weight": fit.weights, "loc": fit.locs}),
     hide_index=True,
+    column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("weight", "loc")},
 )
 scale_col.metric("scale", f"{fit.scale:.3f}", help="The shared standard deviation of every component (MAP).")
 note = " A random subsample of 5,000 points fed each step." if fit.subsampled else ""
