@@ -1,6 +1,7 @@
 """Real-browser tests: Debian's Chromium against ``streamlit run`` on 127.0.0.1."""
 
 import re
+import time
 
 import pytest
 import torch
@@ -157,3 +158,21 @@ def test_shapes_page_preset_then_plate_size(page, server_url):
     page.get_by_text("its value has shape (200, 100)").wait_for(timeout=60_000)
     assert "plate1_size=100" in page.url
     screenshot(page, "shapes-nested-100")
+
+
+def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url):
+    # 2 chains of 2000 warmup + 5000 draws: a minute or more, unless stopped.
+    page.goto(f"{server_url}/scale?samples=5000&warmup=2000&chains=2&guess=11.3")
+    # Ours, not the Stop in Streamlit's own header status widget (which halts without a rerun).
+    stop = page.locator(".st-key-stop-infer_weight button:visible").first
+    stop.wait_for(timeout=60_000)
+    page.wait_for_timeout(1000)
+    clicked = time.perf_counter()
+    stop.click()
+    page.get_by_text("Stopped before it finished").wait_for(timeout=15_000)
+    assert time.perf_counter() - clicked < 10
+    assert not page.get_by_test_id("stException").count()
+    # The server is free again: another setting computes at once.
+    page.goto(f"{server_url}/scale?algo=nuts&samples=300&warmup=100&guess=11.3")
+    wait_idle(page)
+    assert "exact 13.028" in metric_delta(page, "Posterior mean")

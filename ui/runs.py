@@ -23,6 +23,9 @@ from ui.run_cache import SHARED, CachedValue
 
 log = logging.getLogger(__name__)
 
+STOP_HELP = "End this run at its next iteration; nothing is cached."
+STOPPED = "Stopped before it finished. Change a setting, or press Run again to start this one over."
+
 STAGE_WORDS = {"warmup": "warming up", "sampling": "sampling", "optimizing": "optimizing"}
 
 
@@ -81,6 +84,15 @@ def cached_run(
     entry = SHARED.peek(key)
     if entry is not None:
         return _outcome(entry, from_cache=True)
+    reports = "progress" in inspect.signature(function).parameters
+    stop_slot = st.empty()
+    # Clicking Stop makes Streamlit rerun the page, interrupting this run at its next
+    # progress report (Streamlit raises its rerun exception there, which unwinds the
+    # inference guard). In that rerun the button reads True, so the run is not restarted.
+    if reports and stop_slot.button("Stop", key=f"stop-{function.__qualname__}", help=STOP_HELP):
+        stop_slot.empty()
+        st.button("Run again", key=f"run-{function.__qualname__}", help="Start this setting's run from the beginning.")
+        return RunOutcome(error=STOPPED)
     bar = st.progress(0.0, text=f"{label}…")
     waiting = st.empty()
 
@@ -100,7 +112,6 @@ def cached_run(
             draw(progress)
 
     try:
-        reports = "progress" in inspect.signature(function).parameters
         entry, from_cache = SHARED.get_or_compute(
             key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=follow_other_session
         )
@@ -113,6 +124,7 @@ def cached_run(
     finally:
         bar.empty()
         waiting.empty()
+        stop_slot.empty()
 
 
 def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:
