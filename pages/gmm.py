@@ -100,4 +100,4 @@ with posterior:
         else:
             st.error(sampled.error)
 with model_tab:
-    st.code(gmm.fit_code(tuple(fit.data), prior, settings), language="python")
+    st.code(gmm.fit_code(fit.data, prior, settings), language="python")

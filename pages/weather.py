@@ -5,7 +5,6 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models import weather
-from ppl_models.exact import Normal
 from ui import charts, panels
 from ui.controls import render
 from ui.runs import cached_run, show_provenance
@@ -36,21 +35,15 @@ draws = outcome.result
 cloudy = draws.samples["cloudy"] == 1
 temp, sales = draws.samples["temp"], draws.samples["ice_cream"]
 n = len(temp)
-high = ~cloudy & (temp > params.threshold)
-
-estimates = [
-    ("P(cloudy)", cloudy.mean(), params.p_cloudy, cloudy.std() / np.sqrt(n)),
-    ("P(high-sales day)", high.mean(), weather.p_high_regime(params), high.std() / np.sqrt(n)),
-    ("E[sales]", sales.mean(), weather.expected_sales(params), sales.std() / np.sqrt(n)),
-]
-for column, (label, estimate, exact, standard_error) in zip(st.columns(3), estimates, strict=True):
+for column, shown in zip(st.columns(3), weather.estimates(params, cloudy, temp, sales), strict=True):
     column.metric(
-        label,
-        f"{estimate:.3f}",
-        f"exact {exact:.3f}",
+        shown.label,
+        f"{shown.estimate:.3f}",
+        f"exact {shown.exact:.3f}",
         delta_color="off",
         delta_arrow="off",
-        help=f"Monte Carlo estimate from {n:,} draws (standard error {standard_error:.3f}); below it, the exact value.",
+        help=f"Monte Carlo estimate from {n:,} draws (standard error {shown.standard_error:.3f}); "
+        "below it, the exact value.",
     )
 show_provenance(outcome)
 
@@ -65,14 +58,9 @@ st.dataframe(first, hide_index=True)
 
 grid = np.linspace(temp.min(), temp.max(), 300)
 temperature_curves = {
-    "exact, cloudy share": (grid, params.p_cloudy * Normal(params.cloudy_mean, params.cloudy_sd).pdf(grid)),
-    "exact, sunny share": (grid, (1 - params.p_cloudy) * Normal(params.sunny_mean, params.sunny_sd).pdf(grid)),
+    f"exact, {name} share": (grid, y) for name, y in weather.temperature_densities(params, grid).items()
 }
 sales_grid = np.linspace(sales.min(), sales.max(), 400)
-p_high = weather.p_high_regime(params)
-sales_density = p_high * Normal(params.high_sales, params.sales_sd).pdf(sales_grid) + (1 - p_high) * Normal(
-    params.low_sales, params.sales_sd
-).pdf(sales_grid)
 temp_col, sales_col = st.columns(2)
 temp_col.plotly_chart(
     charts.split_density_bars(
@@ -81,7 +69,11 @@ temp_col.plotly_chart(
 )
 sales_col.plotly_chart(
     charts.density_histogram(
-        sales, {"exact density": (sales_grid, sales_density)}, "Ice-cream sales", "ice_cream", bins=80
+        sales,
+        {"exact density": (sales_grid, weather.sales_density(params, sales_grid))},
+        "Ice-cream sales",
+        "ice_cream",
+        bins=80,
     )
 )
 st.caption(f"{n:,} days drawn at once inside pyro.plate in {draws.wall_time_s * 1000:.0f} ms on {draws.device}.")

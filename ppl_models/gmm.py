@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -366,7 +367,7 @@ def map_assignment(
     return trace.nodes["assignment"]["value"].numpy()
 
 
-def fit_code(data: tuple[float, ...], prior: GmmPrior, settings: GmmSettings) -> str:
+def fit_code(data: Sequence[float] | np.ndarray, prior: GmmPrior, settings: GmmSettings) -> str:
     """The lecture's code for this setting, as a notebook cell."""
     data_line = "data = torch.tensor([" + ", ".join(repr(float(v)) for v in data[:20]) + "])"
     if len(data) > 20:

@@ -46,9 +46,6 @@ class WeightedDraws:
     wall_time_s: float
     device: str
 
-    def mean(self, site: str) -> float:
-        return float(np.sum(self.weights * self.samples[site]))
-
     def collapsed(self) -> bool:
         return self.ess < max(MIN_ESS, 0.01 * len(self.weights))
 

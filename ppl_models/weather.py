@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from dataclasses import astuple, dataclass
 
+import numpy as np
 import pyro
 import pyro.distributions as dist
 import torch
@@ -196,6 +197,44 @@ def implausibility(
         "Pyro still weighs the explanations against each other, so the numbers show the least "
         "impossible one, but no real day under this model looks like this."
     )
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte Carlo estimate from simulated days, its standard error, and the exact value."""
+
+    label: str
+    estimate: float
+    standard_error: float
+    exact: float
+
+
+def estimates(params: WeatherParams, cloudy: np.ndarray, temp: np.ndarray, sales: np.ndarray) -> list[Estimate]:
+    """P(cloudy), P(high-sales day) and E[sales] from draws, beside their exact values."""
+    n = len(sales)
+    is_cloudy = cloudy == 1
+    high = ~is_cloudy & (temp > params.threshold)
+    return [
+        Estimate("P(cloudy)", is_cloudy.mean(), is_cloudy.std() / math.sqrt(n), params.p_cloudy),
+        Estimate("P(high-sales day)", high.mean(), high.std() / math.sqrt(n), p_high_regime(params)),
+        Estimate("E[sales]", sales.mean(), sales.std() / math.sqrt(n), expected_sales(params)),
+    ]
+
+
+def temperature_densities(params: WeatherParams, grid: np.ndarray) -> dict[str, np.ndarray]:
+    """Each weather's share of the temperature density: the two parts sum to the whole."""
+    return {
+        "cloudy": params.p_cloudy * Normal(params.cloudy_mean, params.cloudy_sd).pdf(grid),
+        "sunny": (1 - params.p_cloudy) * Normal(params.sunny_mean, params.sunny_sd).pdf(grid),
+    }
+
+
+def sales_density(params: WeatherParams, grid: np.ndarray) -> np.ndarray:
+    """Sales are a two-part mixture: the high regime with probability P(high-sales day)."""
+    high = p_high_regime(params)
+    return high * Normal(params.high_sales, params.sales_sd).pdf(grid) + (1 - high) * Normal(
+        params.low_sales, params.sales_sd
+    ).pdf(grid)
 
 
 def simulate(params: WeatherParams, num_draws: int, seed: int, device: str = "auto"):

@@ -120,6 +120,15 @@ def metric_delta(page, label: str) -> str:
     return metric.locator('[data-testid="stMetricDelta"]').inner_text().strip()
 
 
+def wait_for_metric_delta(page, text: str, timeout_ms: int = 60_000) -> None:
+    """Wait until some metric's delta line (where pages put exact values) contains ``text``."""
+    page.wait_for_function(
+        "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))",
+        arg=text,
+        timeout=timeout_ms,
+    )
+
+
 def plotly_traces(page) -> list[list[dict]]:
     """Each drawn plotly chart's traces (name and point count), read from the DOM.
 

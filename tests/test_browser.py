@@ -7,7 +7,14 @@ import pytest
 import torch
 
 from ppl_models.scale import ScaleQuery, exact_posterior
-from tests.browser_fixtures import metric_delta, metric_value, plotly_traces, screenshot, wait_idle
+from tests.browser_fixtures import (
+    metric_delta,
+    metric_value,
+    plotly_traces,
+    screenshot,
+    wait_for_metric_delta,
+    wait_idle,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -33,11 +40,7 @@ def test_scale_page_follows_the_measurement_slider(page, server_url):
         thumb.press("ArrowLeft")  # 14.0 -> 13.5 in steps of 0.1
     wait_idle(page)
     expected = exact_posterior(ScaleQuery(measurement=13.5)).mean
-    page.wait_for_function(
-        "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))",
-        arg=f"exact {expected:.3f}",
-        timeout=60_000,
-    )
+    wait_for_metric_delta(page, f"exact {expected:.3f}")
     assert abs(float(metric_value(page, "Posterior mean")) - expected) < 0.1
     histogram = plotly_traces(page)[0]
     assert {"name": "samples", "n": 500} in histogram
@@ -71,11 +74,7 @@ def test_weather_page_follows_p_cloudy(page, server_url):
     for _ in range(10):
         thumb.press("ArrowRight")  # 0.30 -> 0.40 in steps of 0.01
     wait_idle(page)
-    page.wait_for_function(
-        "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))",
-        arg="exact 0.400",
-        timeout=60_000,
-    )
+    wait_for_metric_delta(page, "exact 0.400")
     assert abs(float(metric_value(page, "P(cloudy)")) - 0.4) < 0.02
     drawn = plotly_traces(page)
     assert [t["name"] for t in drawn[0]][:2] == ["cloudy", "sunny"]

@@ -48,17 +48,24 @@ def test_the_issue_numbers_seeing_and_doing_at_85():
 
 
 @pytest.mark.parametrize("params", SETTINGS)
-def test_simulated_frequencies_match_the_exact_ones(params):
+def test_simulated_estimates_match_the_exact_values(params):
     draws = weather.simulate(params, 100_000, seed=1)
-    cloudy = draws.samples["cloudy"] == 1
-    high = ~cloudy & (draws.samples["temp"] > params.threshold)
-    sales = draws.samples["ice_cream"]
-    n = len(sales)
-    # Within 4 standard errors: a false alarm once in ~16,000 runs, and the seed is fixed.
-    assert abs(cloudy.mean() - params.p_cloudy) < 4 * math.sqrt(params.p_cloudy * (1 - params.p_cloudy) / n) + 1e-12
-    p_high = weather.p_high_regime(params)
-    assert abs(high.mean() - p_high) < 4 * math.sqrt(p_high * (1 - p_high) / n)
-    assert abs(sales.mean() - weather.expected_sales(params)) < 4 * sales.std() / math.sqrt(n)
+    shown = weather.estimates(params, draws.samples["cloudy"], draws.samples["temp"], draws.samples["ice_cream"])
+    assert [e.label for e in shown] == ["P(cloudy)", "P(high-sales day)", "E[sales]"]
+    assert [e.exact for e in shown] == [params.p_cloudy, weather.p_high_regime(params), weather.expected_sales(params)]
+    for estimate in shown:
+        # Within 4 standard errors: a false alarm once in ~16,000 runs, and the seed is fixed.
+        assert abs(estimate.estimate - estimate.exact) < 4 * estimate.standard_error + 1e-12
+
+
+@pytest.mark.parametrize("params", SETTINGS)
+def test_exact_densities_integrate_to_one(params):
+    grid = np.linspace(-300, 800, 200_001)
+    step = grid[1] - grid[0]
+    parts = weather.temperature_densities(params, grid)
+    assert parts["cloudy"].sum() * step == pytest.approx(params.p_cloudy, abs=1e-6)
+    assert (parts["cloudy"] + parts["sunny"]).sum() * step == pytest.approx(1.0, abs=1e-6)
+    assert weather.sales_density(params, grid).sum() * step == pytest.approx(1.0, abs=1e-6)
 
 
 QUESTIONS = [
