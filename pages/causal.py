@@ -4,7 +4,7 @@ import streamlit as st
 
 from ppl_models import causal, weather
 from ppl_models.graphs import intervened_graph, model_graph
-from ui import charts
+from ui import charts, panels
 from ui.controls import render
 from ui.runs import cached_run, show_provenance
 from ui.shell import require_app_shell
@@ -140,7 +140,15 @@ imagine.plotly_chart(
 )
 
 st.subheader("The model, seen and intervened on")
-graph = cached_run(model_graph, weather.ice_cream_sales, params.as_args(), (("temp", t),), label="Drawing")
+observed_temp = (("temp", t),)
+graph = cached_run(
+    model_graph,
+    weather.ice_cream_sales,
+    params.as_args(),
+    observed_temp,
+    label="Drawing",
+    key_args=panels.graph_key(weather.ice_cream_sales, observed_temp),
+)
 observed_tab, intervened_tab, code_tab = st.tabs(["Conditioned on temp", f"After do(temp = {t:g})", "Pyro code"])
 if graph.ok:
     observed_tab.graphviz_chart(graph.result)

@@ -1,15 +1,11 @@
 """A real ``streamlit run`` server on 127.0.0.1 and Debian's Chromium driven by Playwright."""
 
-import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
+from bench import app_server
 from tests.conftest import ROOT
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,50 +22,13 @@ ARTIFACTS = ROOT / "test-artifacts"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def start_server() -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run app.py`` on a free port of 127.0.0.1; wait until it answers."""
-    port = _free_port()
-    env = {**os.environ, "PME_WARMUP": "0"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            str(ROOT / "app.py"),
-            "--server.address",
-            "127.0.0.1",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("streamlit did not start: " + process.stdout.read().decode(errors="replace")[-2000:])
-    return process, url
+    try:
+        server = app_server.start_server(warmup=False)
+    except app_server.ServerDidNotStart as error:
+        pytest.fail(str(error))
+    return server.process, server.url
 
 
 def stop_server(process: subprocess.Popen) -> None:

@@ -3,9 +3,10 @@
 import threading
 import time
 
+import numpy as np
 import pytest
 
-from ui.run_cache import RunCache
+from ui.run_cache import RunCache, approximate_nbytes
 
 
 def test_hit_after_miss_and_lru_bound():
@@ -17,6 +18,28 @@ def test_hit_after_miss_and_lru_bound():
     cache.get_or_compute("c", lambda: 3)
     assert len(cache) == 2
     assert cache.peek("b") is None and cache.peek("a").value == 1
+
+
+def test_bytes_bound_evicts_the_least_recent_results():
+    megabyte = 2**20
+    cache = RunCache(max_entries=100, max_bytes=3 * megabyte)
+    for key in "abc":
+        cache.get_or_compute(key, lambda: {"draws": np.zeros(megabyte // 8 - 64)})
+    assert len(cache) == 3 and cache.nbytes <= 3 * megabyte
+    cache.peek("a")
+    cache.get_or_compute("d", lambda: {"draws": np.zeros(megabyte // 8 - 64)})
+    assert cache.peek("b") is None and cache.peek("a") is not None
+    # A result bigger than the whole bound is still kept: its page is about to draw it.
+    cache.get_or_compute("huge", lambda: np.zeros(megabyte))
+    assert len(cache) == 1 and cache.peek("huge") is not None
+
+
+def test_result_size_counts_arrays_inside_dataclasses_once():
+    from ppl_models.progress import Progress
+
+    draws = np.zeros(10_000)
+    report = Progress("sampling", 1, 2, partial={"weight": draws, "same": draws})
+    assert 80_000 <= approximate_nbytes(report) < 82_000
 
 
 def test_entries_expire_after_ttl():

@@ -122,10 +122,29 @@ def samples_csv(draws: dict[str, np.ndarray]) -> bytes:
     return buffer.getvalue().encode()
 
 
+def graph_key(model, observations: tuple[tuple[str, float], ...]) -> tuple:
+    """What a model's drawing depends on: the model and which sites are observed.
+
+    ``pyro.render_model`` draws sites, edges and distribution names, never parameter
+    values, so one drawing serves every setting of a page. Keying it by the values too
+    made each fresh setting draw again under the global inference lock, queued behind
+    other sessions' runs: ten students' results all appeared when the last run ended
+    (found by bench/load.py).
+    """
+    return (model, tuple(name for name, _ in observations))
+
+
 def model_section(code: str, model, model_args: tuple, observations: tuple[tuple[str, float], ...]) -> None:
     """The model's graph (from ``pyro.render_model``) and Pyro code for this setting."""
     st.subheader("The model")
-    graph = cached_run(model_graph, model, model_args, observations, label="Drawing the model")
+    graph = cached_run(
+        model_graph,
+        model,
+        model_args,
+        observations,
+        label="Drawing the model",
+        key_args=graph_key(model, observations),
+    )
     graph_tab, code_tab = st.tabs(["Model graph", "Pyro code"])
     with graph_tab:
         if graph.ok:

@@ -12,16 +12,24 @@ others wait for its result (single flight), so a class following the teacher's s
 costs one inference, not thirty. The computing caller may :meth:`RunCache.publish` its
 progress; waiters receive the latest report a few times a second, so every waiting
 session can draw the same live progress.
+
+Memory: entries are bounded in count and in bytes (``max_bytes``, measured by
+:func:`approximate_nbytes`), so a handful of 100,000-point mixtures cannot push a
+1 GB server over its limit the way 128 of them would.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import sys
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 WAIT_POLL_S = 0.2
 
@@ -32,17 +40,39 @@ class _Flight:
     latest: Any = None
 
 
+def approximate_nbytes(value: Any, _seen: set[int] | None = None) -> int:
+    """Bytes held by a result: numpy arrays by their buffers, containers and dataclasses
+    by their parts, anything else by ``sys.getsizeof``. Shared parts count once."""
+    seen = set() if _seen is None else _seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return value.nbytes + sys.getsizeof(value) - (value.nbytes if value.base is None else 0)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        parts = [getattr(value, f.name) for f in dataclasses.fields(value)]
+    elif isinstance(value, Mapping):
+        parts = [*value.keys(), *value.values()]
+    elif isinstance(value, list | tuple | set | frozenset):
+        parts = list(value)
+    else:
+        return sys.getsizeof(value)
+    return sys.getsizeof(value) + sum(approximate_nbytes(part, seen) for part in parts)
+
+
 @dataclass(frozen=True)
 class CachedValue:
     value: Any
     computed_at: float
     compute_seconds: float
+    nbytes: int = 0
 
 
 class RunCache:
-    def __init__(self, max_entries: int = 128, ttl_s: float = 6 * 3600):
+    def __init__(self, max_entries: int = 128, ttl_s: float = 6 * 3600, max_bytes: int = 200 * 2**20):
         self.max_entries = max_entries
         self.ttl_s = ttl_s
+        self.max_bytes = max_bytes
         self._entries: OrderedDict[Hashable, CachedValue] = OrderedDict()
         self._inflight: dict[Hashable, _Flight] = {}
         self._lock = threading.Lock()
@@ -86,11 +116,15 @@ class RunCache:
         try:
             started = time.perf_counter()
             value = compute()
-            entry = CachedValue(value, time.time(), time.perf_counter() - started)
+            entry = CachedValue(value, time.time(), time.perf_counter() - started, approximate_nbytes(value))
             with self._lock:
                 self._entries[key] = entry
                 self._entries.move_to_end(key)
-                while len(self._entries) > self.max_entries:
+                # The newest entry stays even when it alone is over the byte bound:
+                # the page that asked for it is about to draw it.
+                while len(self._entries) > 1 and (
+                    len(self._entries) > self.max_entries or self.nbytes > self.max_bytes
+                ):
                     self._entries.popitem(last=False)
             return entry, False
         finally:
@@ -110,6 +144,11 @@ class RunCache:
 
     def __len__(self) -> int:
         return len(self._entries)
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate bytes held by the cached results."""
+        return sum(entry.nbytes for entry in self._entries.values())
 
 
 SHARED = RunCache()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -19,12 +20,33 @@ import streamlit as st
 
 from ppl_models.errors import InferenceError, RunCancelled
 from ppl_models.progress import Progress
+from ui.process_memory import release_free_memory
 from ui.run_cache import SHARED, CachedValue
 
 log = logging.getLogger(__name__)
 
 STOP_HELP = "End this run at its next iteration; nothing is cached."
 STOPPED = "Stopped before it finished. Change a setting, or press Run again to start this one over."
+
+# No run may hold the shared server longer than this: a classroom shares one lock and
+# two cores. The caps on samples, steps and data keep honest settings well inside it.
+DEFAULT_RUN_BUDGET_S = 30.0
+
+
+def run_budget_s() -> float:
+    """Seconds of computation one run may take; ``PME_RUN_BUDGET_S`` overrides (tests)."""
+    try:
+        return float(os.environ.get("PME_RUN_BUDGET_S", DEFAULT_RUN_BUDGET_S))
+    except ValueError:
+        return DEFAULT_RUN_BUDGET_S
+
+
+def over_budget_message(budget: float) -> str:
+    return (
+        f"Stopped after {budget:.0f} s: this setting needs more of the shared server than one run may take. "
+        "Fewer samples, warmup steps, chains, SVI steps or data points finish sooner; nothing was cached."
+    )
+
 
 STAGE_WORDS = {"warmup": "warming up", "sampling": "sampling", "optimizing": "optimizing"}
 
@@ -74,13 +96,16 @@ def cached_run(
     *args: Any,
     label: str,
     live: Callable[[Progress], None] | None = None,
+    key_args: tuple | None = None,
 ) -> RunOutcome:
     """Run ``function(*args, progress=...)`` through the shared cache.
 
     :param label: what the progress bar says is happening ("Sampling the posterior").
     :param live: draws partial results (e.g. a histogram filling in) on a miss.
+    :param key_args: what the result depends on, when that is less than ``args``; one
+        result then serves every call that agrees on these.
     """
-    key = cache_key(function, *args)
+    key = cache_key(function, *(args if key_args is None else key_args))
     entry = SHARED.peek(key)
     if entry is not None:
         return _outcome(entry, from_cache=True)
@@ -102,7 +127,17 @@ def cached_run(
         if live is not None:
             live(progress)
 
+    budget = run_budget_s()
+    # The clock starts at the first report, not here: time spent queued behind other
+    # sessions' runs for the inference lock is not this run's to answer for.
+    first_report_at: list[float] = []
+
     def report(progress: Progress) -> None:
+        now = time.perf_counter()
+        if not first_report_at:
+            first_report_at.append(now)
+        elif now - first_report_at[0] > budget:
+            raise RunCancelled(over_budget_message(budget))
         SHARED.publish(key, progress)
         draw(progress)
 
@@ -115,6 +150,8 @@ def cached_run(
         entry, from_cache = SHARED.get_or_compute(
             key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=follow_other_session
         )
+        if not from_cache:
+            release_free_memory()
         return _outcome(entry, from_cache)
     except (InferenceError, RunCancelled) as error:
         return RunOutcome(error=str(error))

@@ -1,0 +1,244 @@
+"""A classroom against the real server: N sessions at once, each checking its own result.
+
+Starts ``streamlit run app.py`` on 127.0.0.1 (with the start-up warm-up on, as deployed)
+and drives N sessions through the app's own websocket protocol (``session_client``).
+Phases, each with every session moving a control at the same moment:
+
+1. start-up: time from launching the server to the first rendered page, and to the
+   scale page's default result;
+2. scale, distinct: session i moves "Observed measurement" to its own value;
+3. mixture, distinct: session i types its own data set;
+4. scale and mixture, shared: every session moves to one fresh setting; exactly one
+   session may say "Computed just now" (the shared cache's single flight);
+5. cached pages under load: one more session re-renders a cached page while phase-2
+   style runs occupy the server, against the same re-render on an idle server.
+
+Every session asserts that the page shows its own setting's answer: the scale page's
+"vs exact" value is the exact posterior mean of that session's measurement, and the
+mixture's fitted locations sit on that session's own clusters. Any error, traceback or
+foreign answer is counted and makes the script exit non-zero.
+
+    python bench/load.py [--sessions 10] [--browsers 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.app_server import start_server  # noqa: E402
+from bench.session_client import AppSession, PageView, table  # noqa: E402
+from ppl_models.scale import ScaleQuery, exact_posterior  # noqa: E402
+
+MEASUREMENT = "Observed measurement"
+NUMBERS = "Numbers (comma-separated)"
+COMPUTED = "Computed just now"
+
+
+@dataclass
+class PhaseReport:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    computed: int = 0
+
+    def line(self) -> str:
+        if not self.seconds:
+            return f"{self.name:38s} no runs; errors: {len(self.errors)}"
+        ordered = sorted(self.seconds)
+        p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
+        return (
+            f"{self.name:38s} n={len(ordered):3d}  p50 {statistics.median(ordered):6.2f} s  p95 {p95:6.2f} s  "
+            f"max {ordered[-1]:6.2f} s  computed {self.computed:3d}  errors {len(self.errors)}"
+        )
+
+
+def measurement_for(session: int) -> float:
+    return round(10.5 + 0.3 * session, 1)
+
+
+def mixture_for(session: int) -> tuple[str, tuple[float, float]]:
+    """Session i's data set and the two cluster centres its fit must find."""
+    far = 11.0 + session  # session 0 must not type the lecture's data, which the warm-up cached
+    return f"0, 1, {far:g}, {far + 1:g}, {far + 2:g}", (0.5, far + 1.0)
+
+
+def problems_on(view: PageView) -> list[str]:
+    found = [view.exception] if view.exception else []
+    found += [f"error shown: {body}" for body in view.alerts() if "Inference failed" in body or "Traceback" in body]
+    return found
+
+
+def check_scale(view: PageView, measurement: float) -> list[str]:
+    problems = problems_on(view)
+    metric = view.metric("Posterior mean")
+    if metric is None:
+        return [*problems, f"measurement {measurement}: no Posterior mean on the page"]
+    exact = exact_posterior(ScaleQuery(measurement=measurement))
+    shown_exact = float(re.search(r"vs exact (-?[\d.]+)", metric.delta).group(1))
+    if abs(shown_exact - exact.mean) > 1e-3:
+        problems.append(f"measurement {measurement}: the page answers exact {shown_exact}, not {exact.mean:.3f}")
+    if abs(float(metric.body) - exact.mean) > 0.5 * exact.sd:
+        problems.append(f"measurement {measurement}: posterior mean {metric.body} far from exact {exact.mean:.3f}")
+    return problems
+
+
+def check_mixture(view: PageView, centres: tuple[float, float]) -> list[str]:
+    problems = problems_on(view)
+    frames = view.of_type("dataframe")
+    if not frames:
+        return [*problems, f"centres {centres}: no estimates table"]
+    locs = sorted(table(frames[0])["loc"])
+    if any(abs(loc - centre) > 0.3 for loc, centre in zip(locs, centres, strict=True)):
+        problems.append(f"centres {centres}: fitted locations {locs} belong to another data set")
+    return problems
+
+
+def said_computed(view: PageView) -> bool:
+    return any(COMPUTED in text for text in view.texts())
+
+
+async def timed_change(session: AppSession, label: str, value, report: PhaseReport, check) -> None:
+    try:
+        view = await session.set_widget(label, value)
+    except Exception as error:  # noqa: BLE001 - a failed session is a finding, not a crash
+        report.errors.append(f"{label}={value}: {type(error).__name__}: {error}")
+        return
+    report.seconds.append(view.seconds)
+    report.computed += said_computed(view)
+    report.errors += check(view)
+
+
+async def run_phase(sessions: list[AppSession], page: str, label: str, values: list, checks: list) -> PhaseReport:
+    report = PhaseReport(f"{page}: {len(set(map(str, values)))} distinct setting(s)")
+    await asyncio.gather(*(s.open(page) for s in sessions))
+    moves = zip(sessions, values, checks, strict=True)
+    await asyncio.gather(*(timed_change(s, label, value, report, check) for s, value, check in moves))
+    return report
+
+
+async def cached_rerenders(url: str, seconds: float) -> list[float]:
+    """Re-render the (cached) default scale page again and again for ``seconds``."""
+    times = []
+    async with AppSession(url) as session:
+        await session.open("scale")
+        deadline = time.perf_counter() + seconds
+        while time.perf_counter() < deadline:
+            times.append((await session.open("scale")).seconds)
+    return times
+
+
+async def startup(server) -> list[str]:
+    lines = [f"server answering its health check {server.ready_after_s:.2f} s after launch"]
+    async with AppSession(server.url) as session:
+        home = await session.open("")
+        lines.append(f"first page (home) rendered {time.perf_counter() - server.started_at:.2f} s after launch")
+        view = await session.open("scale")
+        source = "computing it (or following the warm-up)" if said_computed(view) else "from the warm-up's cache"
+        lines.append(
+            f"scale page's default result shown {time.perf_counter() - server.started_at:.2f} s after launch, {source}"
+        )
+        lines += [f"  problem: {p}" for p in problems_on(home) + check_scale(view, 14.0)]
+    return lines
+
+
+async def main_async(options) -> int:
+    server = start_server(warmup=True)
+    try:
+        print("\n".join(await startup(server)))
+        # Let the warm-up finish so the phases below measure only their own work.
+        async with AppSession(server.url) as session:
+            for page in ("gmm", "weather", "causal"):
+                await session.open(page)
+        n = options.sessions
+        reports = []
+        sessions = [AppSession(server.url) for _ in range(n)]
+        for session in sessions:
+            await session.__aenter__()
+        try:
+            idle = await cached_rerenders(server.url, 3)
+            measurements = [measurement_for(i) for i in range(n)]
+            reports.append(
+                await run_phase(
+                    sessions,
+                    "scale",
+                    MEASUREMENT,
+                    measurements,
+                    [lambda v, m=m: check_scale(v, m) for m in measurements],
+                )
+            )
+            mixtures = [mixture_for(i) for i in range(n)]
+            reports.append(
+                await run_phase(
+                    sessions,
+                    "gmm",
+                    NUMBERS,
+                    [data for data, _ in mixtures],
+                    [lambda v, c=c: check_mixture(v, c) for _, c in mixtures],
+                )
+            )
+            shared_measurement = 20.5
+            reports.append(
+                await run_phase(
+                    sessions, "scale", MEASUREMENT, [shared_measurement] * n, [lambda v: check_scale(v, 20.5)] * n
+                )
+            )
+            data, centres = mixture_for(n + 5)
+            reports.append(
+                await run_phase(sessions, "gmm", NUMBERS, [data] * n, [lambda v: check_mixture(v, centres)] * n)
+            )
+            busy_values = [round(measurement_for(i) + 0.15, 2) for i in range(n)]
+            busy_report = PhaseReport("scale under load (for the cached check)")
+            await asyncio.gather(*(s.open("scale") for s in sessions))
+            busy = asyncio.gather(
+                *(
+                    timed_change(s, MEASUREMENT, v, busy_report, lambda view, m=v: check_scale(view, m))
+                    for s, v in zip(sessions, busy_values, strict=True)
+                )
+            )
+            under_load = await cached_rerenders(server.url, 8)
+            await busy
+            reports.append(busy_report)
+        finally:
+            for session in sessions:
+                await session.__aexit__(None, None, None)
+        print(f"\n{n} sessions at once, time from the change to the finished result:")
+        for report in reports:
+            print("  " + report.line())
+        print(
+            f"\ncached scale page re-rendered by another session: idle median {statistics.median(idle):.3f} s; "
+            f"while {n} fresh runs occupy the server median {statistics.median(under_load):.3f} s "
+            f"({statistics.median(under_load) / statistics.median(idle):.1f}x)"
+        )
+        if reports[2].computed != 1 or reports[3].computed != 1:
+            reports[2].errors.append(
+                f"shared settings computed {reports[2].computed} and {reports[3].computed} times, not once each"
+            )
+        print(f"server resident memory at the end: {server.rss_mb():.0f} MB")
+        errors = [e for r in reports for e in r.errors]
+        for error in errors:
+            print("ERROR:", error)
+        print(f"\n{'no errors, no cross-talk' if not errors else f'{len(errors)} problems'}")
+        return 1 if errors else 0
+    finally:
+        server.stop()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sessions", type=int, default=10)
+    options = parser.parse_args()
+    sys.exit(asyncio.run(main_async(options)))
+
+
+if __name__ == "__main__":
+    main()

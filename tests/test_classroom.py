@@ -1,0 +1,82 @@
+"""A classroom on one real server: sessions at once, each with its own answer.
+
+The sessions speak the app's websocket protocol (``bench/session_client.py``), as a
+browser does, against ``streamlit run`` on 127.0.0.1. The checks are those of
+``bench/load.py``: the scale page's "vs exact" value must be that session's own exact
+posterior mean, and the mixture's locations must sit on that session's own clusters.
+"""
+
+import asyncio
+
+import pytest
+
+from bench.app_server import start_server
+from bench.load import COMPUTED, MEASUREMENT, NUMBERS, check_mixture, check_scale, mixture_for, said_computed
+from bench.session_client import AppSession
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def classroom_url():
+    server = start_server(warmup=False)
+    yield server.url
+    server.stop()
+
+
+async def _move(url: str, page: str, label: str, value):
+    async with AppSession(url) as session:
+        await session.open(page)
+        return await session.set_widget(label, value)
+
+
+def _at_once(moves: list[tuple[str, str, object]], url: str) -> list:
+    async def all_moves():
+        return await asyncio.gather(*(_move(url, page, label, value) for page, label, value in moves))
+
+    return asyncio.run(all_moves())
+
+
+def test_six_sessions_at_once_each_see_their_own_setting(classroom_url):
+    measurements = [11.0, 12.5, 15.0]
+    mixtures = [mixture_for(i) for i in (1, 4, 7)]
+    moves = [("scale", MEASUREMENT, m) for m in measurements] + [("gmm", NUMBERS, data) for data, _ in mixtures]
+    views = _at_once(moves, classroom_url)
+    problems = []
+    for view, measurement in zip(views[:3], measurements, strict=True):
+        problems += check_scale(view, measurement)
+    for view, (_, centres) in zip(views[3:], mixtures, strict=True):
+        problems += check_mixture(view, centres)
+    assert problems == []
+    assert all(said_computed(view) for view in views)
+
+
+def test_a_shared_fresh_setting_is_computed_once_for_everyone(classroom_url):
+    data, centres = mixture_for(9)
+    views = _at_once([("gmm", NUMBERS, data)] * 5, classroom_url)
+    assert [check_mixture(view, centres) for view in views] == [[]] * 5
+    assert sum(said_computed(view) for view in views) == 1
+    others = [view for view in views if not said_computed(view)]
+    assert all(any("From the shared cache" in text for text in view.texts()) for view in others)
+    assert COMPUTED not in " ".join(others[0].texts())
+
+
+def test_three_browsers_at_once_each_see_their_own_posterior(browser, classroom_url):
+    """The same check end to end: three contexts of one Chromium, one setting each."""
+    from ppl_models.scale import ScaleQuery, exact_posterior
+    from tests.browser_fixtures import metric_delta, screenshot, wait_idle
+
+    measurements = [9.5, 13.0, 17.5]
+    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in measurements]
+    try:
+        pages = [context.new_page() for context in contexts]
+        for page, measurement in zip(pages, measurements, strict=True):
+            page.goto(f"{classroom_url}/scale?measurement={measurement}", wait_until="commit")
+        for page, measurement in zip(pages, measurements, strict=True):
+            wait_idle(page, timeout_ms=180_000)
+            exact = exact_posterior(ScaleQuery(measurement=measurement))
+            assert f"vs exact {exact.mean:.3f}" in metric_delta(page, "Posterior mean")
+        screenshot(pages[-1], "classroom-third-session")
+    finally:
+        for context in contexts:
+            context.close()
