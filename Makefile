@@ -42,3 +42,5 @@ bench: install-dev
 	$(BIN)/python bench/scale_speed.py
 	$(BIN)/python bench/weather_speed.py
 	$(BIN)/python bench/gmm_speed.py
+	$(BIN)/python bench/load.py
+	$(BIN)/python bench/memory.py

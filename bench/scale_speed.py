@@ -89,6 +89,31 @@ def cached_rerun_ms(repeats: int = 10) -> tuple[float, float]:
     return cold, statistics.median(times)
 
 
+def first_render_after_warmup_ms() -> tuple[float, float]:
+    """(warm-up seconds, ms to render the default scale page in a new session afterwards).
+
+    This is the default setting as a student gets it: the server computed it in the
+    background at start-up (``ui/warmup.py``), before anyone opened the page.
+    """
+    from streamlit.testing.v1 import AppTest
+
+    from ui import warmup
+    from ui.run_cache import SHARED
+
+    SHARED.clear()
+    os.environ["PME_WARMUP"] = "1"
+    started = time.perf_counter()
+    thread = warmup.warm_default_settings()
+    thread.join()
+    warm_s = time.perf_counter() - started
+    app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+    app.switch_page("pages/scale.py")
+    started = time.perf_counter()
+    app.run()
+    assert not app.exception and "shared cache" in " ".join(c.value for c in app.caption)
+    return warm_s, (time.perf_counter() - started) * 1000
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seed", type=int, default=0)
@@ -96,6 +121,10 @@ def main() -> None:
     options = parser.parse_args()
     warnings.filterwarnings("ignore")
 
+    # One untimed short run of each path first: the one-off set-up of a process (imports,
+    # first traces) is paid by the server's start-up warm-up, not by a student's change.
+    lecture_script(options.seed)
+    infer_weight(ScaleQuery(), McmcSettings(seed=options.seed, num_samples=20, warmup_steps=20))
     baseline_runs = [lecture_script(options.seed) for _ in range(options.repeats)]
     baseline, baseline_draws = min(baseline_runs, key=lambda run: run[0])
     print(f"lecture-faithful script: {baseline:.2f} s; {quality(baseline_draws)}")
@@ -115,6 +144,11 @@ def main() -> None:
     cold, warm_ms = cached_rerun_ms()
     print(f"\npage through AppTest: first render {cold:.2f} s (computes); cached rerun median {warm_ms:.0f} ms")
     print(f"cached rerun vs lecture script: {baseline * 1000 / warm_ms:.0f}x")
+    warmup_s, first_ms = first_render_after_warmup_ms()
+    print(
+        f"default setting as a student gets it (computed by the start-up warm-up, {warmup_s:.1f} s for all pages): "
+        f"first render of the page {first_ms:.0f} ms, {baseline * 1000 / first_ms:.0f}x faster than the lecture script"
+    )
 
 
 if __name__ == "__main__":

@@ -57,3 +57,50 @@ def test_concurrent_fits_equal_their_solo_results():
     assert not errors
     for index, expected in enumerate(solo):
         np.testing.assert_array_equal(results[index], expected)
+
+
+def test_the_guard_counts_the_runs_holding_or_queued_for_it():
+    import threading
+
+    from ppl_models.guard import inference_guard, runs_in_progress
+
+    inside, release = threading.Event(), threading.Event()
+
+    def hold():
+        with inference_guard(seed=0):
+            with inference_guard(seed=1):  # nested entries count once
+                inside.set()
+                release.wait(10)
+
+    def queue():
+        with inference_guard(seed=2):
+            pass
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    inside.wait(10)
+    waiter = threading.Thread(target=queue)
+    waiter.start()
+    for _ in range(100):
+        if runs_in_progress() == 2:
+            break
+        threading.Event().wait(0.01)
+    assert runs_in_progress() == 2
+    release.set()
+    holder.join(10)
+    waiter.join(10)
+    assert runs_in_progress() == 0
+
+
+def test_runs_leave_no_traced_functions_behind():
+    """JIT-compiled runs must not pile TorchScript functions up in the server's memory."""
+    import torch
+
+    from ppl_models import gmm
+    from ppl_models.mcmc import McmcSettings
+    from ppl_models.scale import ScaleQuery, infer_weight
+
+    for shift in (0.0, 1.0):
+        gmm.fit_map((0.0, 1.0, 10.0 + shift, 11.0, 12.0), gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=20))
+        infer_weight(ScaleQuery(measurement=13.0 + shift), McmcSettings(num_samples=20, warmup_steps=10))
+    assert torch.jit._state._python_cu.get_functions() == []

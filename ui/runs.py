@@ -19,6 +19,7 @@ from typing import Any
 import streamlit as st
 
 from ppl_models.errors import InferenceError, RunCancelled
+from ppl_models.guard import runs_in_progress
 from ppl_models.progress import Progress
 from ui.process_memory import release_free_memory
 from ui.run_cache import SHARED, CachedValue
@@ -45,6 +46,14 @@ def over_budget_message(budget: float) -> str:
     return (
         f"Stopped after {budget:.0f} s: this setting needs more of the shared server than one run may take. "
         "Fewer samples, warmup steps, chains, SVI steps or data points finish sooner; nothing was cached."
+    )
+
+
+def queue_message(ahead: int) -> str:
+    runs = "1 other run" if ahead == 1 else f"{ahead} other runs"
+    return (
+        f"The server is busy with {runs}; this one starts when they finish "
+        "(Pyro runs one inference at a time per server)."
     )
 
 
@@ -120,6 +129,9 @@ def cached_run(
         return RunOutcome(error=STOPPED)
     bar = st.progress(0.0, text=f"{label}…")
     waiting = st.empty()
+    ahead = runs_in_progress()
+    if ahead:
+        waiting.caption(queue_message(ahead))
 
     def draw(progress: Progress) -> None:
         stage = STAGE_WORDS.get(progress.stage, progress.stage)
@@ -136,6 +148,7 @@ def cached_run(
         now = time.perf_counter()
         if not first_report_at:
             first_report_at.append(now)
+            waiting.empty()
         elif now - first_report_at[0] > budget:
             raise RunCancelled(over_budget_message(budget))
         SHARED.publish(key, progress)
