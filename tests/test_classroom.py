@@ -7,6 +7,7 @@ posterior mean, and the mixture's locations must sit on that session's own clust
 """
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -34,7 +35,9 @@ def _at_once(moves: list[tuple[str, str, object]], url: str) -> list:
     async def all_moves():
         return await asyncio.gather(*(_move(url, page, label, value) for page, label, value in moves))
 
-    return asyncio.run(all_moves())
+    # A thread of its own: Playwright's sync API may already run an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(all_moves())).result()
 
 
 def test_six_sessions_at_once_each_see_their_own_setting(classroom_url):

@@ -67,10 +67,9 @@ def test_the_guard_counts_the_runs_holding_or_queued_for_it():
     inside, release = threading.Event(), threading.Event()
 
     def hold():
-        with inference_guard(seed=0):
-            with inference_guard(seed=1):  # nested entries count once
-                inside.set()
-                release.wait(10)
+        with inference_guard(seed=0), inference_guard(seed=1):  # nested entries count once
+            inside.set()
+            release.wait(10)
 
     def queue():
         with inference_guard(seed=2):

@@ -49,4 +49,5 @@ def test_the_server_config_is_fit_for_a_classroom():
     assert config["server"]["headless"] is True
     assert config["server"]["fileWatcherType"] == "none"
     assert config["client"]["showErrorDetails"] == "none"
+    assert config["runner"]["postScriptGC"] is False
     assert (ROOT / "app.py").exists()

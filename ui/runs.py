@@ -49,6 +49,17 @@ def over_budget_message(budget: float) -> str:
     )
 
 
+# A live chart frame costs tens of milliseconds of plotly work under the GIL. Alone, a
+# run can afford one every report; while other runs wait for the server, the frames
+# would slow the very runs they wait for, so they thin out.
+LIVE_FRAME_INTERVAL_S = 0.15
+BUSY_LIVE_FRAME_INTERVAL_S = 1.0
+
+
+def live_frame_interval_s() -> float:
+    return BUSY_LIVE_FRAME_INTERVAL_S if runs_in_progress() > 1 else LIVE_FRAME_INTERVAL_S
+
+
 def queue_message(ahead: int) -> str:
     runs = "1 other run" if ahead == 1 else f"{ahead} other runs"
     return (
@@ -133,10 +144,14 @@ def cached_run(
     if ahead:
         waiting.caption(queue_message(ahead))
 
+    last_live_frame = [0.0]
+
     def draw(progress: Progress) -> None:
         stage = STAGE_WORDS.get(progress.stage, progress.stage)
         bar.progress(progress.fraction, text=f"{label}: {stage}, {progress.done} of {progress.total}")
-        if live is not None:
+        now = time.perf_counter()
+        if live is not None and now - last_live_frame[0] >= live_frame_interval_s():
+            last_live_frame[0] = now
             live(progress)
 
     budget = run_budget_s()
