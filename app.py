@@ -4,7 +4,6 @@ import streamlit as st
 
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
-from ui.process_memory import limit_malloc_arenas
 from ui.warmup import warm_default_settings
 
 st.set_page_config(page_title="Pyro Model Explorer", page_icon=":material/casino:", layout="wide")
@@ -33,6 +32,5 @@ DEVICE = Choice(
 navigation = st.navigation(PAGES)
 with st.sidebar:
     render([DEVICE], "app")
-limit_malloc_arenas()
 warm_default_settings()
 navigation.run()

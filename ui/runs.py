@@ -21,7 +21,6 @@ import streamlit as st
 from ppl_models.errors import InferenceError, RunCancelled
 from ppl_models.guard import runs_in_progress
 from ppl_models.progress import Progress
-from ui.process_memory import release_free_memory
 from ui.run_cache import SHARED, CachedValue
 
 log = logging.getLogger(__name__)
@@ -178,8 +177,6 @@ def cached_run(
         entry, from_cache = SHARED.get_or_compute(
             key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=follow_other_session
         )
-        if not from_cache:
-            release_free_memory()
         return _outcome(entry, from_cache)
     except (InferenceError, RunCancelled) as error:
         return RunOutcome(error=str(error))
