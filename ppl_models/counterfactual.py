@@ -52,8 +52,8 @@ def run_counterfactual(
     """What ``sites`` would have been under ``actions``, given the factual ``observations``."""
     _check_count(num_draws)
     choice = resolve_device(device, num_draws)
-    started = time.perf_counter()
     with inference_guard(seed):
+        started = time.perf_counter()  # time queued for the guard is not the run's
         args = to_device(tuple(model_args), choice.device)
         data = observations_on(observations, choice.device)
         interventions = observations_on(actions, choice.device)

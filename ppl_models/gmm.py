@@ -248,7 +248,6 @@ def fit_map(
     progress: ProgressCallback | None = None,
 ) -> GmmFit:
     """The lecture's workflow: score many initialisations, start from the best, run SVI."""
-    started = time.perf_counter()
     values = _data_array(data)
     settings.check()
     prior.check()
@@ -257,6 +256,7 @@ def fit_map(
     n, k = len(values), settings.k
     subsample = SUBSAMPLE_SIZE if n > SUBSAMPLE_SIZE else None
     with inference_guard(settings.seed):
+        started = time.perf_counter()  # time queued for the guard is not the run's
         generator = torch.Generator().manual_seed(settings.seed)
         candidates = initial_candidates(x, k, settings.inits, generator)
         scored = x if subsample is None else x[torch.randperm(n, generator=generator)[:subsample]]

@@ -19,6 +19,7 @@ read each other's parameters. Every run therefore goes through :func:`inference_
 from __future__ import annotations
 
 import threading
+import time
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,16 @@ _INFERENCE_LOCK = threading.RLock()
 _occupants = 0
 _occupants_lock = threading.Lock()
 _depth = threading.local()
+
+
+def start_queue_clock() -> None:
+    """Start counting, for this thread, the time its runs spend waiting for the guard."""
+    _depth.queued_s = 0.0
+
+
+def queued_seconds() -> float:
+    """Seconds this thread's runs waited for other runs since :func:`start_queue_clock`."""
+    return getattr(_depth, "queued_s", 0.0)
 
 
 def runs_in_progress() -> int:
@@ -74,7 +85,10 @@ def inference_guard(seed: int) -> Iterator[None]:
     if outermost:
         _count(+1)
     try:
+        queued_since = time.perf_counter()
         with _INFERENCE_LOCK:
+            if outermost:
+                _depth.queued_s = queued_seconds() + time.perf_counter() - queued_since
             traced_before = len(_traced_functions().get_functions())
             previous_threads = torch.get_num_threads()
             torch.set_num_threads(1)

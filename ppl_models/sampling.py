@@ -89,8 +89,8 @@ def run_likelihood_weighting(
     """
     _check_count(num_draws)
     choice = resolve_device(device, num_draws)
-    started = time.perf_counter()
     with inference_guard(seed):
+        started = time.perf_counter()  # time queued for the guard is not the run's
         args = to_device(tuple(model_args), choice.device)
         data = observations_on(observations, choice.device)
         actions = observations_on(interventions, choice.device)

@@ -161,8 +161,8 @@ def run_svi(
     """
     settings.check()
     choice = resolve_device(settings.device, work_elements)
-    started = time.perf_counter()
     with inference_guard(settings.seed):
+        started = time.perf_counter()  # time queued for the guard is not the run's
         args = to_device(tuple(model_args), choice.device)
         data = observations_on(observations, choice.device)
         conditioned = pyro.condition(model, data=data) if data else model

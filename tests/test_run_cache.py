@@ -84,3 +84,28 @@ def test_failures_are_not_cached():
     with pytest.raises(ValueError):
         cache.get_or_compute("k", fail)
     assert cache.get_or_compute("k", lambda: 5)[0].value == 5
+
+
+def test_time_queued_behind_other_runs_is_kept_apart_from_the_compute_time():
+    from ppl_models.guard import inference_guard
+
+    cache = RunCache()
+    holding = threading.Event()
+
+    def hold_the_guard():
+        with inference_guard(seed=0):
+            holding.set()
+            time.sleep(0.5)
+
+    def short_run():
+        with inference_guard(seed=1):
+            return 42
+
+    holder = threading.Thread(target=hold_the_guard)
+    holder.start()
+    holding.wait(5)
+    entry, _ = cache.get_or_compute("queued", short_run)
+    holder.join()
+    assert entry.value == 42
+    assert entry.queued_seconds >= 0.3
+    assert entry.compute_seconds < 0.2

@@ -31,6 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from ppl_models.guard import queued_seconds, start_queue_clock
+
 WAIT_POLL_S = 0.2
 
 
@@ -62,10 +64,14 @@ def approximate_nbytes(value: Any, _seen: set[int] | None = None) -> int:
 
 @dataclass(frozen=True)
 class CachedValue:
+    """A result, when it was made, how long its computation ran, and how long it first
+    waited for other sessions' runs (not part of its cost, so kept apart)."""
+
     value: Any
     computed_at: float
     compute_seconds: float
     nbytes: int = 0
+    queued_seconds: float = 0.0
 
 
 class RunCache:
@@ -115,8 +121,11 @@ class RunCache:
                 on_wait(flight.latest)
         try:
             started = time.perf_counter()
+            start_queue_clock()
             value = compute()
-            entry = CachedValue(value, time.time(), time.perf_counter() - started, approximate_nbytes(value))
+            queued = queued_seconds()
+            elapsed = time.perf_counter() - started - queued
+            entry = CachedValue(value, time.time(), elapsed, approximate_nbytes(value), queued)
             with self._lock:
                 self._entries[key] = entry
                 self._entries.move_to_end(key)

@@ -79,6 +79,7 @@ class RunOutcome:
     from_cache: bool = False
     compute_seconds: float = 0.0
     computed_at: float = 0.0
+    queued_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -195,6 +196,7 @@ def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:
         from_cache=from_cache,
         compute_seconds=entry.compute_seconds,
         computed_at=entry.computed_at,
+        queued_seconds=0.0 if from_cache else entry.queued_seconds,
     )
 
 
@@ -207,4 +209,9 @@ def show_provenance(outcome: RunOutcome) -> None:
             "re-rendered without re-running inference."
         )
     else:
-        st.caption(f"Computed just now in {outcome.compute_seconds:.2f} s; cached for everyone.")
+        queued = (
+            f", after waiting {outcome.queued_seconds:.1f} s for other sessions' runs"
+            if outcome.queued_seconds >= 0.1
+            else ""
+        )
+        st.caption(f"Computed just now in {outcome.compute_seconds:.2f} s{queued}; cached for everyone.")
