@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import statistics
 import sys
@@ -54,11 +55,11 @@ class PhaseReport:
 
     def line(self) -> str:
         if not self.seconds:
-            return f"{self.name:38s} no runs; errors: {len(self.errors)}"
+            return f"{self.name:44s} no runs; errors: {len(self.errors)}"
         ordered = sorted(self.seconds)
         p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
         return (
-            f"{self.name:38s} n={len(ordered):3d}  p50 {statistics.median(ordered):6.2f} s  p95 {p95:6.2f} s  "
+            f"{self.name:44s} n={len(ordered):3d}  p50 {statistics.median(ordered):6.2f} s  p95 {p95:6.2f} s  "
             f"max {ordered[-1]:6.2f} s  computed {self.computed:3d}  errors {len(self.errors)}"
         )
 
@@ -127,6 +128,25 @@ async def run_phase(sessions: list[AppSession], page: str, label: str, values: l
     return report
 
 
+async def scale_phase(sessions: list[AppSession], measurements: list[float]) -> PhaseReport:
+    checks = [lambda view, m=m: check_scale(view, m) for m in measurements]
+    return await run_phase(sessions, "scale", MEASUREMENT, measurements, checks)
+
+
+async def mixture_phase(sessions: list[AppSession], mixtures: list[tuple[str, tuple[float, float]]]) -> PhaseReport:
+    checks = [lambda view, c=centres: check_mixture(view, c) for _, centres in mixtures]
+    return await run_phase(sessions, "gmm", NUMBERS, [data for data, _ in mixtures], checks)
+
+
+async def teacher_then_class(sessions: list[AppSession], measurement: float) -> PhaseReport:
+    """The teacher moves first; then the class follows onto the computed setting."""
+    await timed_change(sessions[0], MEASUREMENT, measurement, PhaseReport("teacher"), lambda view: [])
+    report = PhaseReport(f"scale: {len(sessions) - 1} follow the teacher (cached)")
+    check = lambda view: check_scale(view, measurement)  # noqa: E731
+    await asyncio.gather(*(timed_change(s, MEASUREMENT, measurement, report, check) for s in sessions[1:]))
+    return report
+
+
 async def cached_rerenders(url: str, seconds: float) -> list[float]:
     """Re-render the (cached) default scale page again and again for ``seconds``."""
     times = []
@@ -161,65 +181,22 @@ async def main_async(options) -> int:
             for page in ("gmm", "weather", "causal"):
                 await session.open(page)
         n = options.sessions
-        reports = []
-        sessions = [AppSession(server.url) for _ in range(n)]
-        for session in sessions:
-            await session.__aenter__()
-        try:
+        async with contextlib.AsyncExitStack() as stack:
+            sessions = [await stack.enter_async_context(AppSession(server.url)) for _ in range(n)]
             idle = await cached_rerenders(server.url, 3)
-            measurements = [measurement_for(i) for i in range(n)]
-            reports.append(
-                await run_phase(
-                    sessions,
-                    "scale",
-                    MEASUREMENT,
-                    measurements,
-                    [lambda v, m=m: check_scale(v, m) for m in measurements],
-                )
-            )
-            mixtures = [mixture_for(i) for i in range(n)]
-            reports.append(
-                await run_phase(
-                    sessions,
-                    "gmm",
-                    NUMBERS,
-                    [data for data, _ in mixtures],
-                    [lambda v, c=c: check_mixture(v, c) for _, c in mixtures],
-                )
-            )
-            shared_measurement = 20.5
-            reports.append(
-                await run_phase(
-                    sessions, "scale", MEASUREMENT, [shared_measurement] * n, [lambda v: check_scale(v, 20.5)] * n
-                )
-            )
-            # The teacher moves first; then the class follows onto the computed setting.
-            teacher = PhaseReport("teacher's setting")
-            await timed_change(sessions[0], MEASUREMENT, 19.0, teacher, lambda v: check_scale(v, 19.0))
-            follow = PhaseReport(f"scale: {n - 1} follow the teacher (cached)")
-            await asyncio.gather(
-                *(timed_change(s, MEASUREMENT, 19.0, follow, lambda v: check_scale(v, 19.0)) for s in sessions[1:])
-            )
-            reports.append(follow)
-            data, centres = mixture_for(n + 5)
-            reports.append(
-                await run_phase(sessions, "gmm", NUMBERS, [data] * n, [lambda v: check_mixture(v, centres)] * n)
-            )
-            busy_values = [round(measurement_for(i) + 0.15, 2) for i in range(n)]
-            busy_report = PhaseReport("scale under load (for the cached check)")
-            await asyncio.gather(*(s.open("scale") for s in sessions))
-            busy = asyncio.gather(
-                *(
-                    timed_change(s, MEASUREMENT, v, busy_report, lambda view, m=v: check_scale(view, m))
-                    for s, v in zip(sessions, busy_values, strict=True)
-                )
-            )
+            reports = [
+                await scale_phase(sessions, [measurement_for(i) for i in range(n)]),
+                await mixture_phase(sessions, [mixture_for(i) for i in range(n)]),
+                await scale_phase(sessions, [20.5] * n),
+                await teacher_then_class(sessions, 19.0),
+                await mixture_phase(sessions, [mixture_for(n + 5)] * n),
+            ]
+            # Fresh runs occupy the server while another session re-renders a cached page.
+            busy_measurements = [round(measurement_for(i) + 0.15, 2) for i in range(n)]
+            busy = asyncio.ensure_future(scale_phase(sessions, busy_measurements))
             under_load = await cached_rerenders(server.url, 8)
-            await busy
-            reports.append(busy_report)
-        finally:
-            for session in sessions:
-                await session.__aexit__(None, None, None)
+            reports.append(await busy)
+            reports[-1].name = "scale, distinct, beside nonstop re-renders"
         print(f"\n{n} sessions at once, time from the change to the finished result:")
         for report in reports:
             print("  " + report.line())
@@ -228,8 +205,7 @@ async def main_async(options) -> int:
             f"while {n} fresh runs occupy the server median {statistics.median(under_load):.3f} s "
             f"({statistics.median(under_load) / statistics.median(idle):.1f}x)"
         )
-        shared = [r for r in reports if "1 distinct" in r.name]
-        if [r.computed for r in shared] != [1] * len(shared) or reports[3].computed:
+        if [reports[2].computed, reports[3].computed, reports[4].computed] != [1, 0, 1]:
             reports[2].errors.append("a shared setting was computed more than once, or a cached one again")
         print(f"server resident memory at the end: {server.rss_mb():.0f} MB")
         errors = [e for r in reports for e in r.errors]
