@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -41,6 +42,29 @@ class RunningServer:
                 return int(line.split()[1]) / 1024
         raise RuntimeError("no VmRSS line")
 
+    def tree_pids(self) -> list[int]:
+        """The server and every process below it (the inference workers' forkserver and workers)."""
+        pids, frontier = [], [self.pid]
+        while frontier:
+            pid = frontier.pop()
+            pids.append(pid)
+            for task in Path(f"/proc/{pid}/task").glob("*"):
+                with contextlib.suppress(OSError):
+                    frontier += [int(child) for child in (task / "children").read_text().split()]
+        return pids
+
+    def tree_pss_mb(self) -> float:
+        """Memory of the whole process tree, shared pages split between their sharers (PSS)."""
+        total_kb = 0
+        for pid in self.tree_pids():
+            try:
+                for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+                    if line.startswith("Pss:"):
+                        total_kb += int(line.split()[1])
+            except OSError:
+                pass  # a worker that ended meanwhile
+        return total_kb / 1024
+
     def stop(self) -> None:
         self.process.terminate()
         try:
@@ -56,15 +80,17 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(warmup: bool = False, timeout_s: float = 90) -> RunningServer:
+def start_server(warmup: bool = False, timeout_s: float = 90, workers: int = 0) -> RunningServer:
     """Start the app on a free port of 127.0.0.1 and wait until its health check answers.
 
     :param warmup: whether the server computes every page's default at start-up, as a
         deployed server does; tests that count computations turn it off.
+    :param workers: inference worker processes (``PME_WORKERS``); 0 runs inference in
+        the server's own process.
     """
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="pme-server-", suffix=".log")[1])
-    env = {**os.environ, "PME_WARMUP": "1" if warmup else "0"}
+    env = {**os.environ, "PME_WARMUP": "1" if warmup else "0", "PME_WORKERS": str(workers)}
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         # The log goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.

@@ -173,13 +173,14 @@ async def startup(server) -> list[str]:
 
 
 async def main_async(options) -> int:
-    server = start_server(warmup=True)
+    server = start_server(warmup=True, workers=options.workers)
     try:
         print("\n".join(await startup(server)))
         # Let the warm-up finish so the phases below measure only their own work.
         async with AppSession(server.url) as session:
             for page in ("gmm", "weather", "causal"):
                 await session.open(page)
+        await asyncio.sleep(options.settle_s)
         n = options.sessions
         async with contextlib.AsyncExitStack() as stack:
             sessions = [await stack.enter_async_context(AppSession(server.url)) for _ in range(n)]
@@ -207,7 +208,9 @@ async def main_async(options) -> int:
         )
         if [reports[2].computed, reports[3].computed, reports[4].computed] != [1, 0, 1]:
             reports[2].errors.append("a shared setting was computed more than once, or a cached one again")
-        print(f"server resident memory at the end: {server.rss_mb():.0f} MB")
+        print(
+            f"memory at the end: server {server.rss_mb():.0f} MB; with its workers {server.tree_pss_mb():.0f} MB (PSS)"
+        )
         errors = [e for r in reports for e in r.errors]
         for error in errors:
             print("ERROR:", error)
@@ -220,6 +223,8 @@ async def main_async(options) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--settle-s", type=float, default=10, help="seconds for the workers' warm-up to finish")
+    parser.add_argument("--workers", type=int, default=0, help="inference worker processes (PME_WORKERS)")
     options = parser.parse_args()
     sys.exit(asyncio.run(main_async(options)))
 

@@ -1,7 +1,8 @@
 """The server's resident memory under a classroom's worth of distinct settings.
 
 Starts ``streamlit run app.py`` on 127.0.0.1 (warm-up on, as deployed) and reads its
-resident memory (VmRSS) after each stage:
+resident memory (VmRSS), and that of the whole process tree with the inference workers
+(PSS: shared pages counted once), after each stage:
 
 1. start-up and warm-up;
 2. every page once with its defaults;
@@ -61,32 +62,37 @@ async def visit(url: str, page: str, query: str) -> list[str]:
 
 
 def mb(server) -> str:
-    return f"{server.rss_mb():7.0f} MB"
+    return f"{server.rss_mb():7.0f} MB server, {server.tree_pss_mb():7.0f} MB with its workers (PSS)"
+
+
+def used_mb(server) -> float:
+    """What counts against an instance's memory: the server and its workers, shared pages once."""
+    return max(server.rss_mb(), server.tree_pss_mb())
 
 
 async def main_async(options) -> int:
-    server = start_server(warmup=True)
+    server = start_server(warmup=True, workers=options.workers)
     problems: list[str] = []
     try:
         print(f"after start-up:                        {mb(server)}")
         for page in PAGES:
             problems += await visit(server.url, page, "")
-        peak = server.rss_mb()
+        peak = used_mb(server)
         print(f"every page with its defaults:          {mb(server)}")
         started = time.perf_counter()
         for page in PAGES[1:]:
             for i in range(options.settings):
                 problems += await visit(server.url, page, distinct_queries(page, i))
-                peak = max(peak, server.rss_mb())
+                peak = max(peak, used_mb(server))
             print(f"+ {options.settings} distinct settings on {page:8s}    {mb(server)}")
         print(f"  ({time.perf_counter() - started:.0f} s)")
         samples = []
         for rerun in range(1, options.reruns + 1):
             page = PAGES[1 + rerun % (len(PAGES) - 1)]
             problems += await visit(server.url, page, distinct_queries(page, rerun % options.settings))
-            peak = max(peak, server.rss_mb())
+            peak = max(peak, used_mb(server))
             if rerun % 20 == 0:
-                samples.append(server.rss_mb())
+                samples.append(used_mb(server))
                 print(f"  after {rerun:3d} further reruns:          {samples[-1]:7.0f} MB")
         growth = samples[-1] / samples[len(samples) // 2 - 1] - 1 if len(samples) >= 2 else 0.0
         print(f"\npeak resident memory: {peak:.0f} MB (limit {options.limit_mb} MB)")
@@ -107,6 +113,7 @@ def main() -> None:
     parser.add_argument("--settings", type=int, default=50)
     parser.add_argument("--reruns", type=int, default=200)
     parser.add_argument("--limit-mb", type=int, default=1024)
+    parser.add_argument("--workers", type=int, default=0, help="inference worker processes (PME_WORKERS)")
     options = parser.parse_args()
     sys.exit(asyncio.run(main_async(options)))
 

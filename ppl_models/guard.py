@@ -45,6 +45,11 @@ def queued_seconds() -> float:
     return getattr(_depth, "queued_s", 0.0)
 
 
+def add_queued_seconds(seconds: float) -> None:
+    """Count time this thread waited for a worker process as queued time too."""
+    _depth.queued_s = queued_seconds() + seconds
+
+
 def runs_in_progress() -> int:
     """How many runs hold or wait for the guard right now (a snapshot)."""
     return _occupants

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ import streamlit as st
 from ppl_models.errors import InferenceError, RunCancelled
 from ppl_models.guard import runs_in_progress
 from ppl_models.progress import Progress
+from ppl_models.workers import WorkerPool, default_processes
 from ui.run_cache import SHARED, CachedValue
 
 log = logging.getLogger(__name__)
@@ -55,15 +57,38 @@ LIVE_FRAME_INTERVAL_S = 0.15
 BUSY_LIVE_FRAME_INTERVAL_S = 1.0
 
 
+_pool: WorkerPool | None = None
+_pool_lock = threading.Lock()
+
+
+def worker_pool() -> WorkerPool | None:
+    """The process-wide pool that runs inference on every core; None runs it in-process."""
+    global _pool
+    with _pool_lock:
+        if _pool is None and default_processes() > 0:
+            _pool = WorkerPool(default_processes())
+        return _pool
+
+
+def runs_busy() -> int:
+    """Runs computing or queued in this server right now."""
+    pool = _pool
+    return runs_in_progress() + (pool.jobs_in_progress() if pool is not None else 0)
+
+
 def live_frame_interval_s() -> float:
-    return BUSY_LIVE_FRAME_INTERVAL_S if runs_in_progress() > 1 else LIVE_FRAME_INTERVAL_S
+    pool = _pool
+    slots = pool.processes if pool is not None else 1
+    return BUSY_LIVE_FRAME_INTERVAL_S if runs_busy() > slots else LIVE_FRAME_INTERVAL_S
 
 
 def queue_message(ahead: int) -> str:
     runs = "1 other run" if ahead == 1 else f"{ahead} other runs"
+    pool = _pool
+    if pool is None:
+        return f"The server is busy with {runs}; this one starts when they finish (one inference at a time)."
     return (
-        f"The server is busy with {runs}; this one starts when they finish "
-        "(Pyro runs one inference at a time per server)."
+        f"The server is busy with {runs}; this one starts when one of its {pool.processes} inference workers is free."
     )
 
 
@@ -140,8 +165,9 @@ def cached_run(
         return RunOutcome(error=STOPPED)
     bar = st.progress(0.0, text=f"{label}…")
     waiting = st.empty()
-    ahead = runs_in_progress()
-    if ahead:
+    pool = worker_pool() if reports else None
+    ahead = runs_busy()
+    if ahead >= (pool.processes if pool is not None else 1):
         waiting.caption(queue_message(ahead))
 
     last_live_frame = [0.0]
@@ -175,9 +201,13 @@ def cached_run(
             draw(progress)
 
     try:
-        entry, from_cache = SHARED.get_or_compute(
-            key, lambda: function(*args, progress=report) if reports else function(*args), on_wait=follow_other_session
-        )
+
+        def compute():
+            if pool is not None:
+                return pool.run(function, args, progress=report)
+            return function(*args, progress=report) if reports else function(*args)
+
+        entry, from_cache = SHARED.get_or_compute(key, compute, on_wait=follow_other_session)
         return _outcome(entry, from_cache)
     except (InferenceError, RunCancelled) as error:
         return RunOutcome(error=str(error))

@@ -15,7 +15,7 @@ import threading
 from ppl_models import causal, gmm, mcmc, scale, weather
 from ppl_models.errors import InferenceError
 from ui.run_cache import SHARED
-from ui.runs import cache_key
+from ui.runs import cache_key, worker_pool
 
 log = logging.getLogger(__name__)
 _started = threading.Event()
@@ -39,6 +39,12 @@ def _run(jobs: list[tuple]) -> None:
             SHARED.get_or_compute(cache_key(function, *args), functools.partial(function, *args))
         except InferenceError:
             log.exception("Warm-up of %s failed", function.__qualname__)
+    pool = worker_pool()
+    if pool is not None:
+        try:
+            pool.start()
+        except Exception:  # noqa: BLE001 - workers start on first use instead
+            log.exception("Starting the inference workers failed")
 
 
 def warm_default_settings() -> threading.Thread | None:

@@ -1,0 +1,24 @@
+"""Imported once by the inference workers' forkserver: a few small runs of every kind.
+
+Every worker is forked from the forkserver, so what these runs initialise lazily (first
+traces, dispatch tables, imports inside functions; about a second and some 150 MB)
+is done once and shared by all workers through copy-on-write, instead of being paid, and
+held privately, by each worker in a student's first run. One torch thread, as in every
+run: a forked child must not inherit a started OpenMP pool.
+"""
+
+import torch
+
+from ppl_models import gmm, mcmc, scale, svi
+
+torch.set_num_threads(1)
+
+WARM_JOBS = [
+    (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings(num_samples=20, warmup_steps=10)),
+    (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings(kernel="nuts", num_samples=20, warmup_steps=10)),
+    (scale.infer_weight, scale.ScaleQuery(), svi.SviSettings(num_steps=20)),
+    (gmm.fit_map, gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=5)),
+]
+
+for function, *args in WARM_JOBS:
+    function(*args)
