@@ -161,7 +161,7 @@ def default_processes() -> int:
     Workers are for servers with memory to spare: on the 2-core development machine two
     of them halved the p95 of ten students' fresh runs (16.9 s to 8.2 s), but each holds
     about 190 MB of its own beside a 180 MB forkserver, which takes a server from about
-    580 MB to 1.1 GB (bench/load.py, bench/memory.py). A 1 GB instance keeps the default.
+    580 MB to a 1.2 GB peak (bench/load.py, bench/memory.py). A 1 GB instance keeps the default.
     """
     try:
         return max(0, int(os.environ.get("PME_WORKERS", "0")))

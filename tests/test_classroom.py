@@ -83,3 +83,18 @@ def test_three_browsers_at_once_each_see_their_own_posterior(browser, classroom_
     finally:
         for context in contexts:
             context.close()
+
+
+def test_sessions_through_worker_processes_each_see_their_own_setting():
+    """The opt-in worker pool (PME_WORKERS=2) behind the real server gives the same answers."""
+    server = start_server(warmup=False, workers=2)
+    try:
+        measurements = [10.0, 16.0]
+        data, centres = mixture_for(2)
+        moves = [("scale", MEASUREMENT, m) for m in measurements] + [("gmm", NUMBERS, data)]
+        views = _at_once(moves, server.url)
+        problems = [p for view, m in zip(views, measurements, strict=False) for p in check_scale(view, m)]
+        assert problems + check_mixture(views[2], centres) == []
+        assert len(server.tree_pids()) >= 3  # the server, the forkserver and its workers
+    finally:
+        server.stop()
