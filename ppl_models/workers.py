@@ -22,6 +22,7 @@ import os
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ppl_models import guard
@@ -78,6 +79,13 @@ class WorkerPool:
     def __init__(self, processes: int):
         self.processes = processes
         self._context = multiprocessing.get_context("forkserver")
+        # Python 3.11's forkserver imports its preload with the sys.path of a bare
+        # ``python -c`` (the working directory), not the server's, and swallows the
+        # ImportError: the workers would then each import torch for themselves.
+        root = str(Path(__file__).resolve().parent.parent)
+        paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
+        if root not in paths:
+            os.environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, paths)])
         self._context.set_forkserver_preload(PRELOAD)
         self._slots = threading.BoundedSemaphore(processes)
         self._idle: list[_Worker] = []

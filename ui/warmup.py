@@ -8,6 +8,7 @@ session that arrives mid-computation waits for this run instead of starting anot
 from __future__ import annotations
 
 import functools
+import inspect
 import logging
 import os
 import threading
@@ -34,17 +35,20 @@ def default_jobs() -> list[tuple]:
 
 
 def _run(jobs: list[tuple]) -> None:
+    pool = worker_pool()
     for function, *args in jobs:
+        # With workers, inference runs there, as the pages' runs do: the server process
+        # then never pays for a sampler's memory.
+        reports = "progress" in inspect.signature(function).parameters
+        compute = (
+            functools.partial(pool.run, function, tuple(args))
+            if pool is not None and reports
+            else functools.partial(function, *args)
+        )
         try:
-            SHARED.get_or_compute(cache_key(function, *args), functools.partial(function, *args))
+            SHARED.get_or_compute(cache_key(function, *args), compute)
         except InferenceError:
             log.exception("Warm-up of %s failed", function.__qualname__)
-    pool = worker_pool()
-    if pool is not None:
-        try:
-            pool.start()
-        except Exception:  # noqa: BLE001 - workers start on first use instead
-            log.exception("Starting the inference workers failed")
 
 
 def warm_default_settings() -> threading.Thread | None:
