@@ -167,9 +167,9 @@ def default_processes() -> int:
     the server's own process.
 
     Workers are for servers with memory to spare: on the 2-core development machine two
-    of them halved the p95 of ten students' fresh runs (16.9 s to 8.2 s), but each holds
-    about 190 MB of its own beside a 180 MB forkserver, which takes a server from about
-    580 MB to a 1.2 GB peak (bench/load.py, bench/memory.py). A 1 GB instance keeps the default.
+    of them cut the p95 of ten students' fresh runs from 16.9 s to 8.7 s, but their
+    forkserver holds its own torch and Pyro beside the server's, which takes the peak from
+    576 MB to 1,073 MB (bench/load.py, bench/memory.py). A 1 GB instance keeps the default.
     """
     try:
         return max(0, int(os.environ.get("PME_WORKERS", "0")))
