@@ -32,22 +32,23 @@ _INFERENCE_LOCK = threading.RLock()
 # tell a student how many runs are ahead of theirs.
 _occupants = 0
 _occupants_lock = threading.Lock()
-_depth = threading.local()
+# Per thread: how deep in nested guards it is, and how long its runs have queued.
+_thread_state = threading.local()
 
 
 def start_queue_clock() -> None:
     """Start counting, for this thread, the time its runs spend waiting for the guard."""
-    _depth.queued_s = 0.0
+    _thread_state.queued_s = 0.0
 
 
 def queued_seconds() -> float:
     """Seconds this thread's runs waited for other runs since :func:`start_queue_clock`."""
-    return getattr(_depth, "queued_s", 0.0)
+    return getattr(_thread_state, "queued_s", 0.0)
 
 
 def add_queued_seconds(seconds: float) -> None:
     """Count time this thread waited for a worker process as queued time too."""
-    _depth.queued_s = queued_seconds() + seconds
+    _thread_state.queued_s = queued_seconds() + seconds
 
 
 def runs_in_progress() -> int:
@@ -66,7 +67,8 @@ def _traced_functions():
 
 
 def _drop_traced_functions(traced_before: int) -> None:
-    """Free the TorchScript functions this run's ``jit_compile`` traced.
+    """Free the TorchScript functions this run traced (Pyro's ``jit_compile``, the
+    compiled leapfrog).
 
     ``torch.jit.trace`` registers every traced function in one process-wide compilation
     unit that nothing ever empties: each JIT-compiled fit kept about 15 MB for the life of
@@ -85,15 +87,15 @@ def inference_guard(seed: int) -> Iterator[None]:
 
     :param int seed: seeds torch, numpy and Python's ``random`` for the body.
     """
-    outermost = getattr(_depth, "value", 0) == 0
-    _depth.value = getattr(_depth, "value", 0) + 1
+    outermost = getattr(_thread_state, "value", 0) == 0
+    _thread_state.value = getattr(_thread_state, "value", 0) + 1
     if outermost:
         _count(+1)
     try:
         queued_since = time.perf_counter()
         with _INFERENCE_LOCK:
             if outermost:
-                _depth.queued_s = queued_seconds() + time.perf_counter() - queued_since
+                _thread_state.queued_s = queued_seconds() + time.perf_counter() - queued_since
             traced_before = len(_traced_functions().get_functions())
             previous_threads = torch.get_num_threads()
             torch.set_num_threads(1)
@@ -113,6 +115,6 @@ def inference_guard(seed: int) -> Iterator[None]:
                 if outermost:
                     _drop_traced_functions(traced_before)
     finally:
-        _depth.value -= 1
+        _thread_state.value -= 1
         if outermost:
             _count(-1)

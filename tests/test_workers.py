@@ -36,6 +36,9 @@ def test_a_callback_that_says_stop_ends_the_worker(pool):
     with pytest.raises(RunCancelled):
         pool.run(infer_weight, (ScaleQuery(), long_run), progress=lambda report: False)
     assert pool.jobs_in_progress() == 0
+    # The stopped worker was replaced: the next job runs, and right.
+    again = pool.run(infer_weight, (ScaleQuery(measurement=12.5), SHORT))
+    np.testing.assert_array_equal(again.weight_draws, infer_weight(ScaleQuery(measurement=12.5), SHORT).weight_draws)
 
 
 def test_an_inference_error_crosses_back_with_its_message(pool):

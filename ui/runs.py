@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import logging
 import os
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,9 +19,8 @@ from typing import Any
 import streamlit as st
 
 from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.guard import runs_in_progress
 from ppl_models.progress import Progress
-from ppl_models.workers import WorkerPool, default_processes
+from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
 from ui.run_cache import SHARED, CachedValue
 
 log = logging.getLogger(__name__)
@@ -47,48 +45,6 @@ def over_budget_message(budget: float) -> str:
     return (
         f"Stopped after {budget:.0f} s: this setting needs more of the shared server than one run may take. "
         "Fewer samples, warmup steps, chains, SVI steps or data points finish sooner; nothing was cached."
-    )
-
-
-# A live chart frame costs tens of milliseconds of plotly work under the GIL. Alone, a
-# run can afford one every report; while other runs wait for the server, the frames
-# would slow the very runs they wait for, so they thin out.
-LIVE_FRAME_INTERVAL_S = 0.15
-BUSY_LIVE_FRAME_INTERVAL_S = 1.0
-
-
-_pool: WorkerPool | None = None
-_pool_lock = threading.Lock()
-
-
-def worker_pool() -> WorkerPool | None:
-    """The process-wide pool that runs inference on every core; None runs it in-process."""
-    global _pool
-    with _pool_lock:
-        if _pool is None and default_processes() > 0:
-            _pool = WorkerPool(default_processes())
-        return _pool
-
-
-def runs_busy() -> int:
-    """Runs computing or queued in this server right now."""
-    pool = _pool
-    return runs_in_progress() + (pool.jobs_in_progress() if pool is not None else 0)
-
-
-def live_frame_interval_s() -> float:
-    pool = _pool
-    slots = pool.processes if pool is not None else 1
-    return BUSY_LIVE_FRAME_INTERVAL_S if runs_busy() > slots else LIVE_FRAME_INTERVAL_S
-
-
-def queue_message(ahead: int) -> str:
-    runs = "1 other run" if ahead == 1 else f"{ahead} other runs"
-    pool = _pool
-    if pool is None:
-        return f"The server is busy with {runs}; this one starts when they finish (one inference at a time)."
-    return (
-        f"The server is busy with {runs}; this one starts when one of its {pool.processes} inference workers is free."
     )
 
 
@@ -136,6 +92,12 @@ def cache_key(function: Callable, *args: Any) -> tuple:
     return (function.__module__, function.__qualname__, *args)
 
 
+def reports_progress(function: Callable) -> bool:
+    """Whether ``function`` takes a ``progress`` callback: the runs that stream, can be
+    stopped, and go to the inference workers when there are any."""
+    return "progress" in inspect.signature(function).parameters
+
+
 def cached_run(
     function: Callable,
     *args: Any,
@@ -154,7 +116,7 @@ def cached_run(
     entry = SHARED.peek(key)
     if entry is not None:
         return _outcome(entry, from_cache=True)
-    reports = "progress" in inspect.signature(function).parameters
+    reports = reports_progress(function)
     stop_slot = st.empty()
     # Clicking Stop makes Streamlit rerun the page, interrupting this run at its next
     # progress report (Streamlit raises its rerun exception there, which unwinds the
@@ -167,7 +129,7 @@ def cached_run(
     waiting = st.empty()
     pool = worker_pool() if reports else None
     ahead = runs_busy()
-    if ahead >= (pool.processes if pool is not None else 1):
+    if ahead >= inference_slots():
         waiting.caption(queue_message(ahead))
 
     last_live_frame = [0.0]
@@ -200,13 +162,12 @@ def cached_run(
         if progress is not None:
             draw(progress)
 
+    def compute():
+        if pool is not None:
+            return pool.run(function, args, progress=report)
+        return function(*args, progress=report) if reports else function(*args)
+
     try:
-
-        def compute():
-            if pool is not None:
-                return pool.run(function, args, progress=report)
-            return function(*args, progress=report) if reports else function(*args)
-
         entry, from_cache = SHARED.get_or_compute(key, compute, on_wait=follow_other_session)
         return _outcome(entry, from_cache)
     except (InferenceError, RunCancelled) as error:

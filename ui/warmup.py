@@ -8,15 +8,15 @@ session that arrives mid-computation waits for this run instead of starting anot
 from __future__ import annotations
 
 import functools
-import inspect
 import logging
 import os
 import threading
 
 from ppl_models import causal, gmm, mcmc, scale, weather
 from ppl_models.errors import InferenceError
+from ui.capacity import worker_pool
 from ui.run_cache import SHARED
-from ui.runs import cache_key, worker_pool
+from ui.runs import cache_key, reports_progress
 
 log = logging.getLogger(__name__)
 _started = threading.Event()
@@ -39,10 +39,9 @@ def _run(jobs: list[tuple]) -> None:
     for function, *args in jobs:
         # With workers, inference runs there, as the pages' runs do: the server process
         # then never pays for a sampler's memory.
-        reports = "progress" in inspect.signature(function).parameters
         compute = (
             functools.partial(pool.run, function, tuple(args))
-            if pool is not None and reports
+            if pool is not None and reports_progress(function)
             else functools.partial(function, *args)
         )
         try:
