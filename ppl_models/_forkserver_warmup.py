@@ -8,12 +8,29 @@ run: a forked child must not inherit a started OpenMP pool.
 """
 
 import gc
+import multiprocessing.spawn
 
 import torch
 
 from ppl_models import gmm, mcmc, scale, svi
 
 torch.set_num_threads(1)
+
+
+def _keep_this_main(main_path: str) -> None:
+    """Every new worker is told the parent's main script, to run it as ``__mp_main__``.
+
+    Under ``streamlit run`` that "script" is whichever page was running when the worker
+    started (Streamlit swaps ``sys.modules["__main__"]`` per page run), so each worker
+    re-ran a page: it imported Streamlit, pandas and pyarrow and held 130 MB of its own
+    before its first job. Workers run only ``ppl_models`` functions, which pickle by
+    their module name, so nothing in the parent's main script is needed.
+    """
+
+
+# Patched here, in the forkserver, so only the workers it forks are affected; the
+# workers look the function up when they start, in ``multiprocessing.spawn.prepare``.
+multiprocessing.spawn._fixup_main_from_path = _keep_this_main
 
 WARM_JOBS = [
     (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings(num_samples=20, warmup_steps=10)),

@@ -61,3 +61,24 @@ def test_three_jobs_at_once_on_two_workers_all_finish(pool):
         thread.join(120)
     assert len(results) == 3
     assert pool.jobs_in_progress() == 0
+
+
+def test_a_worker_does_not_rerun_the_parents_main_script(tmp_path, monkeypatch):
+    """Under ``streamlit run``, ``__main__`` is the page script; a worker that re-ran it
+    imported Streamlit and held 130 MB of its own (found by bench/memory.py)."""
+    import sys
+    import types
+
+    marker = tmp_path / "the main script ran"
+    script = tmp_path / "page.py"
+    script.write_text(f"open({str(marker)!r}, 'w').close()\n")
+    page_as_main = types.ModuleType("__main__")
+    page_as_main.__file__ = str(script)
+    page_as_main.__spec__ = None
+    monkeypatch.setitem(sys.modules, "__main__", page_as_main)
+    fresh_pool = WorkerPool(processes=1)
+    fresh_pool.start()
+    monkeypatch.undo()
+    result = fresh_pool.run(infer_weight, (ScaleQuery(measurement=12.5), SHORT))
+    assert result.weight_draws.shape == (1, 200)
+    assert not marker.exists()
