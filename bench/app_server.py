@@ -80,17 +80,20 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(warmup: bool = False, timeout_s: float = 90, workers: int = 0) -> RunningServer:
+def start_server(warmup: bool = False, timeout_s: float = 90, workers: int | None = None) -> RunningServer:
     """Start the app on a free port of 127.0.0.1 and wait until its health check answers.
 
     :param warmup: whether the server computes every page's default at start-up, as a
         deployed server does; tests that count computations turn it off.
     :param workers: inference worker processes (``PME_WORKERS``); 0 runs inference in
-        the server's own process.
+        the server's own process; None leaves ``PME_WORKERS`` as this process has it
+        (unset: sized to the machine, as deployed).
     """
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="pme-server-", suffix=".log")[1])
-    env = {**os.environ, "PME_WARMUP": "1" if warmup else "0", "PME_WORKERS": str(workers)}
+    env = {**os.environ, "PME_WARMUP": "1" if warmup else "0"}
+    if workers is not None:
+        env["PME_WORKERS"] = str(workers)
     started = time.perf_counter()
     with open(log_path, "wb") as log:
         # The log goes to a file, not a pipe: a pipe nobody reads fills up and blocks the server.

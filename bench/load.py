@@ -224,7 +224,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=10)
     parser.add_argument("--settle-s", type=float, default=10, help="seconds for the workers' warm-up to finish")
-    parser.add_argument("--workers", type=int, default=0, help="inference worker processes (PME_WORKERS)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="inference worker processes (PME_WORKERS); default: as deployed"
+    )
     options = parser.parse_args()
     sys.exit(asyncio.run(main_async(options)))
 

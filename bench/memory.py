@@ -113,7 +113,9 @@ def main() -> None:
     parser.add_argument("--settings", type=int, default=50)
     parser.add_argument("--reruns", type=int, default=200)
     parser.add_argument("--limit-mb", type=int, default=1024)
-    parser.add_argument("--workers", type=int, default=0, help="inference worker processes (PME_WORKERS)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="inference worker processes (PME_WORKERS); default: as deployed"
+    )
     options = parser.parse_args()
     sys.exit(asyncio.run(main_async(options)))
 

@@ -3,8 +3,8 @@
 Pyro's handler stack and param store are process-global and the GIL serialises
 Python, so in one process only one run can make progress at a time: ten students with
 ten fresh settings waited for ten runs back to back. A :class:`WorkerPool` runs each
-job on one of ``processes`` long-lived workers (one per core), forked from a
-*forkserver* that imported torch and Pyro once. Forking from the forkserver, not from
+job on one of ``processes`` long-lived workers (one per core, as far as memory allows:
+:func:`default_processes`), forked from a *forkserver* that imported torch and Pyro once. Forking from the forkserver, not from
 the multi-threaded web server, keeps the workers free of locks that other threads held
 at fork time; every job runs under the inference guard in its worker, so it starts
 from a clean param store and its own seed, as in-process.
@@ -17,6 +17,7 @@ dataclasses, which pickle as they are.
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 import threading
@@ -25,12 +26,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ppl_models import guard
+from ppl_models import guard, machine
 from ppl_models.errors import InferenceError, RunCancelled
 from ppl_models.progress import ProgressCallback
 
 # Imported once in the forkserver, so that every worker starts with them loaded and warm.
 PRELOAD = ["ppl_models._forkserver_warmup"]
+
+log = logging.getLogger(__name__)
 
 
 def _serve(connection) -> None:
@@ -162,16 +165,40 @@ class WorkerPool:
                 raise payload
 
 
-def default_processes() -> int:
-    """``PME_WORKERS``: how many worker processes run inference; 0 (the default) runs it in
-    the server's own process.
+# bench/memory.py, 2 workers, every page's defaults and 50 distinct settings each: the
+# server peaked at 520 MB with a full cache, the forkserver at 145 MB and each worker at
+# 120-155 MB (PSS), 882 MB in all. The budgets leave room above those figures.
+SERVER_BUDGET_MB = 600
+WORKER_BUDGET_MB = 200
 
-    Workers are for servers with memory to spare: on the 2-core development machine two
-    of them cut the p95 of ten students' fresh runs from 16.9 s to 8.7 s, but their
-    forkserver holds its own torch and Pyro beside the server's, which takes the peak from
-    576 MB to 1,073 MB (bench/load.py, bench/memory.py). A 1 GB instance keeps the default.
+
+def processes_for(cores: int, memory_mb: float | None) -> int:
+    """How many workers a machine with ``cores`` and ``memory_mb`` should run: one per core,
+    as many as its memory holds beside the server; 0 when that is fewer than two.
+
+    One worker would still run one inference at a time, as the server's own process does,
+    and cost memory for it.
     """
-    try:
-        return max(0, int(os.environ.get("PME_WORKERS", "0")))
-    except ValueError:
+    if memory_mb is None or "forkserver" not in multiprocessing.get_all_start_methods():
         return 0
+    fits = int((memory_mb - SERVER_BUDGET_MB) // WORKER_BUDGET_MB)
+    processes = min(cores, fits)
+    return processes if processes >= 2 else 0
+
+
+def default_processes() -> int:
+    """How many worker processes run inference; 0 runs it in the server's own process.
+
+    ``PME_WORKERS`` (a number) decides; unset, or ``auto``, sizes the pool to the machine
+    (:func:`processes_for`). On the 2-core development machine two workers cut the p95 of
+    ten students' fresh scale runs from 16.9 s to 7.9 s, at a peak of 882 MB against
+    576 MB without them (bench/load.py, bench/memory.py); a 1 GB instance with two cores
+    gets two, one of 690 MB gets none.
+    """
+    setting = os.environ.get("PME_WORKERS", "auto").strip().lower()
+    if setting not in ("", "auto"):
+        try:
+            return max(0, int(setting))
+        except ValueError:
+            log.warning("PME_WORKERS=%r is not a number or 'auto'; sizing the workers to the machine.", setting)
+    return processes_for(machine.usable_cores(), machine.memory_limit_mb())

@@ -11,6 +11,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 # The start-up warm-up would fill the cache behind the tests' backs.
 os.environ["PME_WARMUP"] = "0"
+# Inference runs in the test process, where tests can watch and patch it; the worker
+# pool has its own tests (test_workers, and one real server in test_classroom).
+os.environ["PME_WORKERS"] = "0"
 
 from ui.run_cache import SHARED  # noqa: E402
 

@@ -44,7 +44,7 @@ def test_a_run_queued_behind_another_reports_its_wait_apart_from_its_own_time():
 
 
 def test_queue_words_and_live_frame_rate_follow_how_busy_the_server_is():
-    assert capacity.worker_pool() is None  # PME_WORKERS is unset: inference runs in-process
+    assert capacity.worker_pool() is None  # the tests set PME_WORKERS=0: inference runs in-process
     assert capacity.live_frame_interval_s() == capacity.LIVE_FRAME_INTERVAL_S
     holder, release = _hold_the_guard(10)
     queued = threading.Thread(target=_enter_and_leave)

@@ -85,7 +85,7 @@ def test_three_browsers_at_once_each_see_their_own_posterior(browser, classroom_
 
 
 def test_sessions_through_worker_processes_each_see_their_own_setting():
-    """The opt-in worker pool (PME_WORKERS=2) behind the real server gives the same answers."""
+    """The worker pool (PME_WORKERS=2, as a 2-core server sizes it) behind the real server gives the same answers."""
     server = start_server(warmup=False, workers=2)
     try:
         measurements = [10.0, 16.0]

@@ -18,3 +18,20 @@ def test_warm_up_makes_every_default_page_a_cache_hit():
         app.run()
         assert not app.exception
         assert any("From the shared cache" in c.value for c in app.caption), page
+
+
+def test_with_workers_the_warm_up_runs_their_jobs_there_and_fills_the_same_keys(monkeypatch):
+    from ppl_models.workers import WorkerPool
+
+    pool = WorkerPool(processes=2)
+    sent = []
+    real_run = pool.run
+    monkeypatch.setattr(
+        pool, "run", lambda function, args, progress=None: sent.append(function) or real_run(function, args)
+    )
+    monkeypatch.setattr(warmup, "worker_pool", lambda: pool)
+    jobs = warmup.default_jobs()
+    warmup._run(jobs)
+    assert all(SHARED.peek(cache_key(function, *args)) is not None for function, *args in jobs)
+    # MCMC and SVI went to the workers; the quick vectorised simulations stayed here.
+    assert sorted(f.__qualname__ for f in sent) == ["fit_map", "infer_weight"]

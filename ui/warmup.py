@@ -34,20 +34,39 @@ def default_jobs() -> list[tuple]:
     ]
 
 
+def _compute(function, args: tuple, pool) -> None:
+    # With workers, inference runs there, as the pages' runs do: the server process
+    # then never pays for a sampler's memory.
+    if pool is not None and reports_progress(function):
+        compute = functools.partial(pool.run, function, args)
+    else:
+        compute = functools.partial(function, *args)
+    try:
+        SHARED.get_or_compute(cache_key(function, *args), compute)
+    except InferenceError:
+        log.exception("Warm-up of %s failed", function.__qualname__)
+
+
 def _run(jobs: list[tuple]) -> None:
+    """Compute ``jobs``: the workers' share on the workers, all at once, the rest here.
+
+    Starting the workers takes seconds (their forkserver imports torch and Pyro and warms
+    up); the in-process jobs run meanwhile on the other core, instead of after it.
+    """
     pool = worker_pool()
-    for function, *args in jobs:
-        # With workers, inference runs there, as the pages' runs do: the server process
-        # then never pays for a sampler's memory.
-        compute = (
-            functools.partial(pool.run, function, tuple(args))
-            if pool is not None and reports_progress(function)
-            else functools.partial(function, *args)
-        )
-        try:
-            SHARED.get_or_compute(cache_key(function, *args), compute)
-        except InferenceError:
-            log.exception("Warm-up of %s failed", function.__qualname__)
+    on_workers = [pool is not None and reports_progress(function) for function, *_ in jobs]
+    threads = [
+        threading.Thread(target=_compute, args=(function, tuple(args), pool), name="warm-worker-job", daemon=True)
+        for (function, *args), goes_to_workers in zip(jobs, on_workers, strict=True)
+        if goes_to_workers
+    ]
+    for thread in threads:
+        thread.start()
+    for (function, *args), goes_to_workers in zip(jobs, on_workers, strict=True):
+        if not goes_to_workers:
+            _compute(function, tuple(args), pool)
+    for thread in threads:
+        thread.join()
 
 
 def warm_default_settings() -> threading.Thread | None:
