@@ -7,6 +7,7 @@ sizing anything by the host's figures would start workers the instance cannot fe
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
@@ -54,8 +55,6 @@ def memory_limit_mb() -> float | None:
     v1 = _read(CGROUP / "memory" / "memory.limit_in_bytes")
     if v1 is not None and int(v1) < 2**60:  # "no limit" reads as a number near 2**63
         limits.append(int(v1) / 2**20)
-    try:
+    with contextlib.suppress(ValueError, OSError, AttributeError):  # no sysconf, or not these names
         limits.append(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**20)
-    except (ValueError, OSError, AttributeError):
-        pass
     return min(limits) if limits else None

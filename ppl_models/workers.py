@@ -4,10 +4,10 @@ Pyro's handler stack and param store are process-global and the GIL serialises
 Python, so in one process only one run can make progress at a time: ten students with
 ten fresh settings waited for ten runs back to back. A :class:`WorkerPool` runs each
 job on one of ``processes`` long-lived workers (one per core, as far as memory allows:
-:func:`default_processes`), forked from a *forkserver* that imported torch and Pyro once. Forking from the forkserver, not from
-the multi-threaded web server, keeps the workers free of locks that other threads held
-at fork time; every job runs under the inference guard in its worker, so it starts
-from a clean param store and its own seed, as in-process.
+:func:`default_processes`), forked from a *forkserver* that imported torch and Pyro
+once. Forking from the forkserver, not from the multi-threaded web server, keeps the
+workers free of locks that other threads held at fork time; every job runs under the
+inference guard in its worker, so it starts from a clean param store and its own seed, as in-process.
 
 The parent stays in charge: progress reports come back over a pipe and go to the
 caller's callback, and when that callback raises (Stop, a rerun, a time budget) or

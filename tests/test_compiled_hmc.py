@@ -34,6 +34,8 @@ def test_lecture_model_draws_equal_pyros_hmc(guess, measurement, seed, samples, 
     expected, pyro_kernel = _draws(HMC, model, args, seed, samples, warmup, **options)
     got, kernel = _draws(CompiledTrajectoryHMC, model, args, seed, samples, warmup, **options)
     assert kernel.compiled
+    # After warmup every trajectory ran as one traced call of the settled length.
+    assert list(kernel._leapfrog._whole_trajectories) == [kernel.num_steps]
     assert torch.equal(got["weight"], expected["weight"])
     assert kernel.step_size == pyro_kernel.step_size
 
@@ -53,6 +55,7 @@ def test_several_constrained_sites_and_a_dense_mass_matrix(full_mass):
         CompiledTrajectoryHMC, _several_sites, data, 5, 150, 150, step_size=0.1, num_steps=5, full_mass=full_mass
     )
     assert kernel.compiled
+    assert list(kernel._leapfrog._whole_trajectories) == [kernel.num_steps]
     for name in ("locs", "spread"):
         assert torch.equal(got[name], expected[name]), name
 
