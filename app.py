@@ -1,4 +1,12 @@
-"""Pyro Model Explorer: the entry point. Page config, navigation, the shared sidebar."""
+"""Pyro Model Explorer: the entry point. Page config, navigation, the shared sidebar.
+
+``streamlit run app.py`` imports this file once as a module, finds ``app`` (an ``st.App``)
+and serves it; Streamlit then runs this same file as ``__main__`` for every session and
+rerun, which draws the pages. The ``st.App`` exists for its lifespan: the only hook
+Streamlit gives that runs when the server starts, before any browser connects.
+"""
+
+import contextlib
 
 import streamlit as st
 
@@ -6,31 +14,50 @@ from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
 from ui.warmup import warm_default_settings
 
-st.set_page_config(page_title="Pyro Model Explorer", page_icon=":material/casino:", layout="wide")
 
-PAGES = [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-    st.Page("pages/weather.py", title="Stochastic functions", icon=":material/sunny:", url_path="weather"),
-    st.Page(
-        "pages/causal.py", title="Interventions & counterfactuals", icon=":material/call_split:", url_path="causal"
-    ),
-    st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
-    st.Page("pages/gmm.py", title="Gaussian mixture", icon=":material/scatter_plot:", url_path="gmm"),
-    st.Page("pages/shapes.py", title="Tensor shapes", icon=":material/view_in_ar:", url_path="shapes"),
-]
-DEVICE = Choice(
-    DEVICE_KEY,
-    "Compute device",
-    ("auto", "cpu", "cuda"),
-    (),
-    "auto",
-    "auto: the CPU for small models (faster: no GPU kernel-launch overhead), a GPU only for "
-    "big data-parallel work, when one is present. cuda without a GPU falls back to the CPU.",
-    compact=True,
-)
+def main() -> None:
+    st.set_page_config(page_title="Pyro Model Explorer", page_icon=":material/casino:", layout="wide")
+    pages = [
+        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
+        st.Page("pages/weather.py", title="Stochastic functions", icon=":material/sunny:", url_path="weather"),
+        st.Page(
+            "pages/causal.py", title="Interventions & counterfactuals", icon=":material/call_split:", url_path="causal"
+        ),
+        st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
+        st.Page("pages/gmm.py", title="Gaussian mixture", icon=":material/scatter_plot:", url_path="gmm"),
+        st.Page("pages/shapes.py", title="Tensor shapes", icon=":material/view_in_ar:", url_path="shapes"),
+    ]
+    device = Choice(
+        DEVICE_KEY,
+        "Compute device",
+        ("auto", "cpu", "cuda"),
+        (),
+        "auto",
+        "auto: the CPU for small models (faster: no GPU kernel-launch overhead), a GPU only for "
+        "big data-parallel work, when one is present. cuda without a GPU falls back to the CPU.",
+        compact=True,
+    )
+    navigation = st.navigation(pages)
+    with st.sidebar:
+        render([device], "app")
+    # Started by the server's lifespan already; this covers hosts that run the script
+    # without it (AppTest). Only the first call in a process starts anything.
+    warm_default_settings()
+    navigation.run()
 
-navigation = st.navigation(PAGES)
-with st.sidebar:
-    render([DEVICE], "app")
-warm_default_settings()
-navigation.run()
+
+@contextlib.asynccontextmanager
+async def warm_up_at_server_start(_app):
+    """Compute every page's default in the background from the moment the server starts.
+
+    Without this the warm-up would start with the first session, and the first student
+    would wait for it: about 6 s for the scale page's default on a 2-core machine.
+    """
+    warm_default_settings()
+    yield
+
+
+if __name__ == "__main__":
+    main()
+else:
+    app = st.App(__file__, lifespan=warm_up_at_server_start)

@@ -12,14 +12,17 @@ Phases, each with every session moving a control at the same moment:
    session may say "Computed just now" (the shared cache's single flight); then the
    teacher moves to a new setting first and the class follows onto the cached result;
 5. cached pages under load: one more session re-renders a cached page while phase-2
-   style runs occupy the server, against the same re-render on an idle server.
+   style runs occupy the server, against the same re-render on an idle server;
+6. real browsers: K contexts of one Debian Chromium (Playwright) open the scale page's
+   link for K distinct fresh measurements at once, and each must show its own answer;
+   the same K contexts on the cached default first say what the browsers alone cost.
 
 Every session asserts that the page shows its own setting's answer: the scale page's
 "vs exact" value is the exact posterior mean of that session's measurement, and the
 mixture's fitted locations sit on that session's own clusters. Any error, traceback or
 foreign answer is counted and makes the script exit non-zero.
 
-    python bench/load.py [--sessions 10] [--browsers 0]
+    python bench/load.py [--sessions 10] [--browsers 3] [--workers N]
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.app_server import start_server  # noqa: E402
+from bench.browser_sessions import scale_links_at_once  # noqa: E402
 from bench.session_client import AppSession, PageView, table  # noqa: E402
 from ppl_models.scale import ScaleQuery, exact_posterior  # noqa: E402
 
@@ -158,6 +162,23 @@ async def cached_rerenders(url: str, seconds: float) -> list[float]:
     return times
 
 
+async def browser_phase(url: str, contexts: int) -> list[PhaseReport]:
+    """A cold Chromium opens the cached default; then ``contexts`` contexts at once open it
+    too (what the browsers alone cost), then ``contexts`` distinct fresh links at once."""
+    reports = [
+        PhaseReport("browser: cold start, cached default page"),
+        PhaseReport(f"browsers: {contexts} on the cached default"),
+        PhaseReport(f"browsers: {contexts} distinct fresh scale links"),
+    ]
+    fresh = [round(7.0 + 1.3 * i, 1) for i in range(contexts)]
+    times, problems = await scale_links_at_once(url, [[14.0], [14.0] * contexts, fresh])
+    for report, seconds in zip(reports, times, strict=False):
+        report.seconds = seconds
+    reports[-1].computed = len(fresh)  # fresh settings: a run each
+    reports[-1].errors = problems
+    return reports
+
+
 async def startup(server) -> list[str]:
     lines = [f"server answering its health check {server.ready_after_s:.2f} s after launch"]
     async with AppSession(server.url) as session:
@@ -198,7 +219,9 @@ async def main_async(options) -> int:
             under_load = await cached_rerenders(server.url, 8)
             reports.append(await busy)
             reports[-1].name = "scale, distinct, beside nonstop re-renders"
-        print(f"\n{n} sessions at once, time from the change to the finished result:")
+        if options.browsers:
+            reports += await browser_phase(server.url, options.browsers)
+        print(f"\n{n} sessions at once, time from the change (a browser: opening its link) to the finished result:")
         for report in reports:
             print("  " + report.line())
         print(
@@ -223,6 +246,7 @@ async def main_async(options) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sessions", type=int, default=10)
+    parser.add_argument("--browsers", type=int, default=3, help="Chromium contexts for the end-to-end check (0: skip)")
     parser.add_argument("--settle-s", type=float, default=10, help="seconds for the workers' warm-up to finish")
     parser.add_argument(
         "--workers", type=int, default=None, help="inference worker processes (PME_WORKERS); default: as deployed"

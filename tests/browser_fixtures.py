@@ -6,20 +6,10 @@ from pathlib import Path
 import pytest
 
 from bench import app_server
+from bench.browser_sessions import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, IDLE, VIEWPORT
 from tests.conftest import ROOT
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-    "--disable-quic",
-]
 ARTIFACTS = ROOT / "test-artifacts"
-IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
@@ -57,7 +47,7 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context = browser.new_context(viewport=VIEWPORT)
     page = context.new_page()
     yield page
     context.close()
@@ -81,11 +71,7 @@ def metric_delta(page, label: str) -> str:
 
 def wait_for_metric_delta(page, text: str, timeout_ms: int = 60_000) -> None:
     """Wait until some metric's delta line (where pages put exact values) contains ``text``."""
-    page.wait_for_function(
-        "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))",
-        arg=text,
-        timeout=timeout_ms,
-    )
+    page.wait_for_function(DELTA_CONTAINS, arg=text, timeout=timeout_ms)
 
 
 def plotly_traces(page) -> list[list[dict]]:

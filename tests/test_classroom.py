@@ -31,13 +31,17 @@ async def _move(url: str, page: str, label: str, value):
         return await session.set_widget(label, value)
 
 
+def _run_async(make_coroutine):
+    # A thread of its own: Playwright's sync API (the browser tests) may already run an event loop in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
+
+
 def _at_once(moves: list[tuple[str, str, object]], url: str) -> list:
     async def all_moves():
         return await asyncio.gather(*(_move(url, page, label, value) for page, label, value in moves))
 
-    # A thread of its own: Playwright's sync API may already run an event loop in this one.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(all_moves())).result()
+    return _run_async(all_moves)
 
 
 def test_six_sessions_at_once_each_see_their_own_setting(classroom_url):
@@ -63,25 +67,13 @@ def test_a_shared_fresh_setting_is_computed_once_for_everyone(classroom_url):
     assert all(any("From the shared cache" in text for text in view.texts()) for view in others)
 
 
-def test_three_browsers_at_once_each_see_their_own_posterior(browser, classroom_url):
-    """The same check end to end: three contexts of one Chromium, one setting each."""
-    from ppl_models.scale import ScaleQuery, exact_posterior
-    from tests.browser_fixtures import metric_delta, screenshot, wait_idle
+def test_three_browsers_at_once_each_see_their_own_posterior(classroom_url):
+    """The same check end to end, as ``bench/load.py --browsers`` runs it: three contexts of one Chromium."""
+    from bench.browser_sessions import scale_links_at_once
 
-    measurements = [9.5, 13.0, 17.5]
-    contexts = [browser.new_context(viewport={"width": 1400, "height": 1000}) for _ in measurements]
-    try:
-        pages = [context.new_page() for context in contexts]
-        for page, measurement in zip(pages, measurements, strict=True):
-            page.goto(f"{classroom_url}/scale?measurement={measurement}", wait_until="commit")
-        for page, measurement in zip(pages, measurements, strict=True):
-            wait_idle(page, timeout_ms=180_000)
-            exact = exact_posterior(ScaleQuery(measurement=measurement))
-            assert f"vs exact {exact.mean:.3f}" in metric_delta(page, "Posterior mean")
-        screenshot(pages[-1], "classroom-third-session")
-    finally:
-        for context in contexts:
-            context.close()
+    times, problems = _run_async(lambda: scale_links_at_once(classroom_url, [[9.5, 13.0, 17.5]]))
+    assert problems == []
+    assert len(times[0]) == 3
 
 
 def test_sessions_through_worker_processes_each_see_their_own_setting():

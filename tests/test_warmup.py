@@ -35,3 +35,36 @@ def test_with_workers_the_warm_up_runs_their_jobs_there_and_fills_the_same_keys(
     assert all(SHARED.peek(cache_key(function, *args)) is not None for function, *args in jobs)
     # MCMC and SVI went to the workers; the quick vectorised simulations stayed here.
     assert sorted(f.__qualname__ for f in sent) == ["fit_map", "infer_weight"]
+
+
+def test_the_real_server_warms_up_before_any_session_connects():
+    """``streamlit run app.py`` starts the warm-up from the server's lifespan, not from a first visitor.
+
+    The workers' forkserver appears only when something sends inference to the workers;
+    here nobody has connected, so only the server's start can have done it. The first
+    student then finds the scale page's default computed, or follows the warm-up's run.
+    """
+    import asyncio
+    import time
+
+    from bench.app_server import start_server
+    from bench.load import check_scale, said_computed
+    from bench.session_client import AppSession
+
+    server = start_server(warmup=True, workers=2)
+    try:
+        deadline = time.monotonic() + 90
+        while len(server.tree_pids()) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert len(server.tree_pids()) >= 2, server.log_tail()
+
+        async def first_visit():
+            async with AppSession(server.url) as session:
+                return await session.open("scale")
+
+        view = asyncio.run(first_visit())
+        assert check_scale(view, 14.0) == []
+        assert not said_computed(view)
+        assert any("From the shared cache" in text for text in view.texts())
+    finally:
+        server.stop()

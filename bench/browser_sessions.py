@@ -1,0 +1,79 @@
+"""A few real browsers at once: contexts of one Debian Chromium, driven by Playwright.
+
+The protocol-level client (``session_client``) measures the server; this checks the same
+answers end to end, through Streamlit's frontend, with a handful of contexts (each one a
+separate Streamlit session). A Chromium context costs more CPU than the server work it
+waits for on a 2-core machine, so keep the count small.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+from ppl_models.scale import ScaleQuery, exact_posterior
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
+VIEWPORT = {"width": 1400, "height": 1000}
+# Pages put exact values on a metric's delta line ("vs exact 12.560").
+DELTA_CONTAINS = "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))"
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+ERRORS = '[data-testid="stException"]'
+
+
+async def _open_and_time(context, url: str, measurement: float, timeout_ms: int) -> tuple[float, list[str]]:
+    page = await context.new_page()
+    expected = f"vs exact {exact_posterior(ScaleQuery(measurement=measurement)).mean:.3f}"
+    started = time.perf_counter()
+    await page.goto(f"{url}/scale?measurement={measurement:g}", wait_until="commit")
+    try:
+        await page.wait_for_function(DELTA_CONTAINS, arg=expected, timeout=timeout_ms)
+        await page.wait_for_selector(IDLE, timeout=timeout_ms)
+    except Exception as error:  # noqa: BLE001 - a page that never shows its answer is a finding
+        return time.perf_counter() - started, [f"browser, measurement {measurement:g}: {type(error).__name__}"]
+    seconds = time.perf_counter() - started
+    problems = []
+    if await page.locator(ERRORS).count():
+        problems.append(f"browser, measurement {measurement:g}: an exception is shown")
+    return seconds, problems
+
+
+async def scale_links_at_once(url: str, rounds: list[list[float]], timeout_ms: int = 120_000):
+    """Open ``/scale?measurement=m`` in one new context per measurement, a round at a time.
+
+    The contexts of a round open their links at the same moment. Returns, per round, each
+    context's seconds from opening the link to its own finished answer ("vs exact" equal to
+    the exact posterior mean of its measurement), and the problems found. A first round on
+    an already computed setting measures the browser's own cold start (it loads and compiles
+    Streamlit's frontend, megabytes of JavaScript) apart from the server's work.
+    """
+    from playwright.async_api import async_playwright
+
+    if not Path(CHROMIUM).exists():
+        return [], [f"{CHROMIUM} is missing: install Debian's chromium"]
+    times, problems = [], []
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for measurements in rounds:
+                contexts = [await browser.new_context(viewport=VIEWPORT) for _ in measurements]
+                outcomes = await asyncio.gather(
+                    *(_open_and_time(c, url, m, timeout_ms) for c, m in zip(contexts, measurements, strict=True))
+                )
+                times.append([seconds for seconds, _ in outcomes])
+                problems += [p for _, found in outcomes for p in found]
+                for context in contexts:
+                    await context.close()
+        finally:
+            await browser.close()
+    return times, problems
