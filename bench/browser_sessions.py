@@ -33,7 +33,8 @@ ERRORS = '[data-testid="stException"]'
 
 async def _open_and_time(context, url: str, measurement: float, timeout_ms: int) -> tuple[float, list[str]]:
     page = await context.new_page()
-    expected = f"vs exact {exact_posterior(ScaleQuery(measurement=measurement)).mean:.3f}"
+    exact = exact_posterior(ScaleQuery(measurement=measurement))
+    expected = f"vs exact {exact.mean:.3f}"
     started = time.perf_counter()
     await page.goto(f"{url}/scale?measurement={measurement:g}", wait_until="commit")
     try:
@@ -45,6 +46,10 @@ async def _open_and_time(context, url: str, measurement: float, timeout_ms: int)
     problems = []
     if await page.locator(ERRORS).count():
         problems.append(f"browser, measurement {measurement:g}: an exception is shown")
+    metric = page.locator('[data-testid="stMetric"]').filter(has_text="Posterior mean").first
+    shown_mean = float((await metric.locator('[data-testid="stMetricValue"]').inner_text()).strip())
+    if abs(shown_mean - exact.mean) > 0.5 * exact.sd:
+        problems.append(f"browser, measurement {measurement:g}: posterior mean {shown_mean} far from {exact.mean:.3f}")
     return seconds, problems
 
 
@@ -53,7 +58,8 @@ async def scale_links_at_once(url: str, rounds: list[list[float]], timeout_ms: i
 
     The contexts of a round open their links at the same moment. Returns, per round, each
     context's seconds from opening the link to its own finished answer ("vs exact" equal to
-    the exact posterior mean of its measurement), and the problems found. A first round on
+    the exact posterior mean of its measurement, and the posterior mean within 0.5 exact
+    sd of it, as ``bench/load.py`` checks its protocol sessions), and the problems found. A first round on
     an already computed setting measures the browser's own cold start (it loads and compiles
     Streamlit's frontend, megabytes of JavaScript) apart from the server's work.
     """
