@@ -1,7 +1,9 @@
 """Shared fixtures: a clean Pyro state and an empty shared cache for every test."""
 
+import asyncio
 import os
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyro
@@ -19,6 +21,16 @@ from ui.run_cache import SHARED  # noqa: E402
 
 # The server and browser fixtures live beside their helpers.
 pytest_plugins = ["tests.browser_fixtures"]
+
+
+def run_async(make_coroutine):
+    """Run ``make_coroutine()`` to the end on a thread of its own.
+
+    Once a browser test has started Playwright's sync API, an event loop runs on the test
+    thread, and ``asyncio.run`` refuses to start another there.
+    """
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
 
 
 @pytest.fixture(autouse=True)

@@ -7,13 +7,13 @@ posterior mean, and the mixture's locations must sit on that session's own clust
 """
 
 import asyncio
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from bench.app_server import start_server
 from bench.load import MEASUREMENT, NUMBERS, check_mixture, check_scale, mixture_for, said_computed
 from bench.session_client import AppSession
+from tests.conftest import run_async
 
 pytestmark = pytest.mark.browser
 
@@ -31,17 +31,11 @@ async def _move(url: str, page: str, label: str, value):
         return await session.set_widget(label, value)
 
 
-def _run_async(make_coroutine):
-    # A thread of its own: Playwright's sync API (the browser tests) may already run an event loop in this one.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(lambda: asyncio.run(make_coroutine())).result()
-
-
 def _at_once(moves: list[tuple[str, str, object]], url: str) -> list:
     async def all_moves():
         return await asyncio.gather(*(_move(url, page, label, value) for page, label, value in moves))
 
-    return _run_async(all_moves)
+    return run_async(all_moves)
 
 
 def test_six_sessions_at_once_each_see_their_own_setting(classroom_url):
@@ -71,7 +65,7 @@ def test_three_browsers_at_once_each_see_their_own_posterior(classroom_url):
     """The same check end to end, as ``bench/load.py --browsers`` runs it: three contexts of one Chromium."""
     from bench.browser_sessions import scale_links_at_once
 
-    times, problems = _run_async(lambda: scale_links_at_once(classroom_url, [[9.5, 13.0, 17.5]]))
+    times, problems = run_async(lambda: scale_links_at_once(classroom_url, [[9.5, 13.0, 17.5]]))
     assert problems == []
     assert len(times[0]) == 3
 

@@ -2,7 +2,7 @@
 
 from streamlit.testing.v1 import AppTest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, run_async
 from ui import warmup
 from ui.run_cache import SHARED
 from ui.runs import cache_key
@@ -44,7 +44,6 @@ def test_the_real_server_warms_up_before_any_session_connects():
     here nobody has connected, so only the server's start can have done it. The first
     student then finds the scale page's default computed, or follows the warm-up's run.
     """
-    import asyncio
     import time
 
     from bench.app_server import start_server
@@ -62,7 +61,7 @@ def test_the_real_server_warms_up_before_any_session_connects():
             async with AppSession(server.url) as session:
                 return await session.open("scale")
 
-        view = asyncio.run(first_visit())
+        view = run_async(first_visit)
         assert check_scale(view, 14.0) == []
         assert not said_computed(view)
         assert any("From the shared cache" in text for text in view.texts())
