@@ -26,7 +26,7 @@ from pyro import poutine  # noqa: E402
 from pyro.infer import SVI, TraceEnum_ELBO, config_enumerate  # noqa: E402
 from pyro.infer.autoguide import AutoDelta, init_to_value  # noqa: E402
 
-from ppl_models import gmm  # noqa: E402
+from ppl_models import gmm, gmm_data  # noqa: E402
 
 DATA = torch.tensor(gmm.LECTURE_DATA)
 K = 2
@@ -93,7 +93,7 @@ def main() -> None:
     )
     started = time.perf_counter()
     big = gmm.fit_map(
-        gmm.SyntheticData(locs=(-5.0, 3.0, 12.0), n=100_000, seed=0), gmm.GmmPrior(), gmm.GmmSettings(k=3)
+        gmm_data.SyntheticData(locs=(-5.0, 3.0, 12.0), n=100_000, seed=0), gmm.GmmPrior(), gmm.GmmSettings(k=3)
     )
     print(
         f"100,000 synthetic points, K = 3: {time.perf_counter() - started:.2f} s; locs {big.locs.round(3)} "

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ppl_models import gmm
+from ppl_models import gmm, gmm_data
 from ppl_models.mcmc import McmcSettings
 from ui import charts, panels
 from ui.gmm_controls import data_source, fit_settings
@@ -44,7 +44,7 @@ if not outcome.ok:
     st.error(outcome.error)
     st.stop()
 fit = outcome.result
-truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm.SyntheticData) else None
+truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
 chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
 
 estimates, scale_col = st.columns([3, 1])

@@ -25,8 +25,6 @@ random initialisations, 200 steps. The lecture's answer: weights 0.375/0.625, lo
 
 from __future__ import annotations
 
-import csv
-import io
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -40,6 +38,7 @@ from pyro.infer import config_enumerate, infer_discrete
 from pyro.infer.autoguide import AutoDelta
 
 from ppl_models.errors import InferenceError
+from ppl_models.gmm_data import DataError, SyntheticData, as_array, check_data
 from ppl_models.guard import inference_guard
 from ppl_models.mcmc import McmcResult, McmcSettings, run_mcmc
 from ppl_models.progress import ProgressCallback
@@ -47,17 +46,12 @@ from ppl_models.svi import SviResult, SviSettings, run_svi
 
 LECTURE_DATA = (0.0, 1.0, 10.0, 11.0, 12.0)
 MAX_K = 6
-MAX_POINTS = 100_000
 MAX_INITS = 1000
 MAX_STEPS = 2000
 # Above this many points each SVI step sees a random subsample (scaled up by Pyro's
 # plate), and initialisations are scored on one; the fit stays a few seconds at 100,000.
 SUBSAMPLE_SIZE = 5_000
 GLOBAL_SITES = ("weights", "scale", "locs")
-
-
-class DataError(InferenceError):
-    """The data set cannot be fit; the message says what is wrong with it."""
 
 
 @dataclass(frozen=True)
@@ -93,82 +87,6 @@ class GmmSettings:
             raise InferenceError("Cannot fit: " + "; ".join(problems) + ".")
         # The optimizer's own numbers are checked where SVI checks them.
         SviSettings(num_steps=self.steps, lr=self.lr, beta1=self.beta1, beta2=self.beta2, elbo="enum").check()
-
-
-@dataclass(frozen=True)
-class SyntheticData:
-    """Data drawn from a known mixture with equal weights, so the fit can be checked."""
-
-    locs: tuple[float, ...] = (0.0, 10.0)
-    scale: float = 1.0
-    n: int = 1000
-    seed: int = 0
-
-    def draw(self) -> np.ndarray:
-        if not 1 <= self.n <= MAX_POINTS:
-            raise DataError(f"Synthetic data sets hold between 1 and {MAX_POINTS:,} points.")
-        if not self.scale > 0:
-            raise DataError("The synthetic mixture's scale must be positive.")
-        rng = np.random.default_rng(self.seed)
-        component = rng.integers(0, len(self.locs), self.n)
-        return np.asarray(self.locs)[component] + rng.normal(0, self.scale, self.n)
-
-
-# ---- data in ------------------------------------------------------------------------
-
-
-def parse_numbers(text: str) -> tuple[float, ...]:
-    """Numbers separated by commas, spaces or new lines; a clear error names the first bad one."""
-    tokens = [t for t in text.replace(",", " ").replace(";", " ").split() if t]
-    values = []
-    for position, token in enumerate(tokens, start=1):
-        try:
-            values.append(float(token))
-        except ValueError:
-            raise DataError(f"Entry {position}, {token!r}, is not a number.") from None
-    return tuple(values)
-
-
-def parse_csv(raw: bytes) -> tuple[float, ...]:
-    """One numeric column; a non-numeric first row is taken as its header."""
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DataError("The file is not UTF-8 text; upload a CSV file.") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if not rows:
-        raise DataError("The CSV file is empty.")
-    widths = {len(row) for row in rows}
-    if widths != {1}:
-        raise DataError(f"The CSV has {max(widths)} columns; upload one column of numbers.")
-    values = []
-    for line, (cell,) in enumerate(rows, start=1):
-        try:
-            values.append(float(cell))
-        except ValueError:
-            if line == 1:
-                continue  # a header
-            raise DataError(f"Row {line} holds {cell.strip()!r}, which is not a number.") from None
-    return tuple(values)
-
-
-def check_data(data: np.ndarray, k: int) -> None:
-    """Raise :class:`DataError` for a data set the mixture cannot be fit to."""
-    if data.size == 0:
-        raise DataError("The data set is empty: enter, paste or upload some numbers.")
-    bad = np.flatnonzero(~np.isfinite(data))
-    if bad.size:
-        raise DataError(f"Point {bad[0] + 1} is {data[bad[0]]}: every point must be a finite number.")
-    if data.size > MAX_POINTS:
-        raise DataError(f"At most {MAX_POINTS:,} points; this data set has {data.size:,}.")
-    if data.size < 2:
-        raise DataError("A single point cannot be fit: the shared scale would have nothing to measure.")
-    if np.ptp(data) == 0:
-        raise DataError(
-            f"All {data.size} points equal {data[0]:g}: the shared scale would shrink to zero. Add varied points."
-        )
-    if k > data.size:
-        raise DataError(f"K = {k} components for {data.size} points: use at most one component per point.")
 
 
 # ---- the model ----------------------------------------------------------------------
@@ -237,10 +155,6 @@ class GmmFit:
     wall_time_s: float
 
 
-def _data_array(data: tuple[float, ...] | SyntheticData) -> np.ndarray:
-    return data.draw() if isinstance(data, SyntheticData) else np.asarray(data, dtype=float)
-
-
 def fit_map(
     data: tuple[float, ...] | SyntheticData,
     prior: GmmPrior,
@@ -248,7 +162,7 @@ def fit_map(
     progress: ProgressCallback | None = None,
 ) -> GmmFit:
     """The lecture's workflow: score many initialisations, start from the best, run SVI."""
-    values = _data_array(data)
+    values = as_array(data)
     settings.check()
     prior.check()
     check_data(values, settings.k)
@@ -322,7 +236,7 @@ def sample_posterior(
     has K! mirror-image modes: the trace plot shows chains jumping between them, or
     settling in different ones (label switching).
     """
-    values = _data_array(data)
+    values = as_array(data)
     prior.check()
     check_data(values, k)
     if len(values) > MAX_NUTS_POINTS:

@@ -8,8 +8,9 @@ from pyro import poutine
 from pyro.infer import TraceEnum_ELBO
 from pyro.infer.autoguide import AutoDelta, init_to_value
 
-from ppl_models import gmm
-from ppl_models.gmm import LECTURE_DATA, GmmPrior, GmmSettings, SyntheticData
+from ppl_models import gmm, gmm_data
+from ppl_models.gmm import LECTURE_DATA, GmmPrior, GmmSettings
+from ppl_models.gmm_data import SyntheticData
 from ppl_models.mcmc import McmcSettings
 
 
@@ -81,7 +82,7 @@ def test_a_hundred_thousand_points_are_subsampled_and_still_recovered():
     ],
 )
 def test_bad_data_sets_get_a_clear_message(data, k, message):
-    with pytest.raises(gmm.DataError, match=message):
+    with pytest.raises(gmm_data.DataError, match=message):
         gmm.fit_map(data, GmmPrior(), GmmSettings(k=k))
 
 
@@ -95,10 +96,10 @@ def test_bad_data_sets_get_a_clear_message(data, k, message):
 )
 def test_parse_numbers(text, result_or_message):
     if isinstance(result_or_message, tuple):
-        assert gmm.parse_numbers(text) == result_or_message
+        assert gmm_data.parse_numbers(text) == result_or_message
     else:
-        with pytest.raises(gmm.DataError, match=result_or_message):
-            gmm.parse_numbers(text)
+        with pytest.raises(gmm_data.DataError, match=result_or_message):
+            gmm_data.parse_numbers(text)
 
 
 @pytest.mark.parametrize(
@@ -114,10 +115,10 @@ def test_parse_numbers(text, result_or_message):
 )
 def test_parse_csv(content, result_or_message):
     if isinstance(result_or_message, tuple):
-        assert gmm.parse_csv(content) == result_or_message
+        assert gmm_data.parse_csv(content) == result_or_message
     else:
-        with pytest.raises(gmm.DataError, match=result_or_message):
-            gmm.parse_csv(content)
+        with pytest.raises(gmm_data.DataError, match=result_or_message):
+            gmm_data.parse_csv(content)
 
 
 def test_nuts_on_the_collapsed_model_samples_every_global_site():
@@ -130,7 +131,7 @@ def test_nuts_on_the_collapsed_model_samples_every_global_site():
 
 
 def test_nuts_refuses_data_sets_too_large_for_the_server():
-    with pytest.raises(gmm.DataError, match="limited to 2,000 points"):
+    with pytest.raises(gmm_data.DataError, match="limited to 2,000 points"):
         gmm.sample_posterior(SyntheticData(n=5000), GmmPrior(), 2, McmcSettings(kernel="nuts"))
 
 

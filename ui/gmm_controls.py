@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from ppl_models import gmm
+from ppl_models import gmm, gmm_data
 from ui.controls import Choice, Slider, Text, render
 
 SOURCE = Choice(
@@ -25,7 +25,7 @@ DATA = Text(
 SYNTHETIC = [
     Text("true_locs", "True component locations", "0, 10", "Comma-separated; the components have equal weights."),
     Slider("true_scale", "True shared scale", 0.1, 10.0, 1.0, 0.1, "Standard deviation of every true component."),
-    Slider("true_n", "Points to draw", 2, gmm.MAX_POINTS, 1000, 1, "Up to 100,000.", number_box=True),
+    Slider("true_n", "Points to draw", 2, gmm_data.MAX_POINTS, 1000, 1, "Up to 100,000.", number_box=True),
     Slider("data_seed", "Data seed", 0, 10_000, 0, 1, "Which synthetic data set.", number_box=True),
 ]
 MODEL = [
@@ -61,12 +61,12 @@ FIT = [
 ]
 
 
-def data_source(page: str) -> tuple[tuple[float, ...] | gmm.SyntheticData | None, str]:
+def data_source(page: str) -> tuple[tuple[float, ...] | gmm_data.SyntheticData | None, str]:
     """The chosen data set, or None and a message saying what is wrong with it."""
     source = render([SOURCE], page)["source"]
     try:
         if source == "numbers":
-            return gmm.parse_numbers(render([DATA], page)["data"]), ""
+            return gmm_data.parse_numbers(render([DATA], page)["data"]), ""
         if source == "table":
             edited = st.data_editor(
                 pd.DataFrame({"x": list(gmm.LECTURE_DATA)}),
@@ -79,13 +79,13 @@ def data_source(page: str) -> tuple[tuple[float, ...] | gmm.SyntheticData | None
             upload = st.file_uploader("CSV: one column of numbers, header allowed", type=["csv", "txt"])
             if upload is None:
                 return None, "Upload a CSV file with one column of numbers to fit."
-            return gmm.parse_csv(upload.getvalue()), ""
+            return gmm_data.parse_csv(upload.getvalue()), ""
         values = render(SYNTHETIC, page)
-        locs = gmm.parse_numbers(values["true_locs"])
+        locs = gmm_data.parse_numbers(values["true_locs"])
         if not locs:
             return None, "Give at least one true component location."
-        return gmm.SyntheticData(locs, values["true_scale"], values["true_n"], values["data_seed"]), ""
-    except gmm.DataError as error:
+        return gmm_data.SyntheticData(locs, values["true_scale"], values["true_n"], values["data_seed"]), ""
+    except gmm_data.DataError as error:
         return None, str(error)
 
 
