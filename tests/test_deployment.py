@@ -51,3 +51,12 @@ def test_the_server_config_is_fit_for_a_classroom():
     assert config["client"]["showErrorDetails"] == "none"
     assert config["runner"]["postScriptGC"] is False
     assert (ROOT / "app.py").exists()
+
+
+def test_streamlit_run_serves_app_py_as_an_st_app_so_the_warm_up_starts_with_the_server():
+    """Cloud runs ``streamlit run app.py``; Streamlit must find the ``st.App`` whose lifespan starts the warm-up."""
+    from streamlit.web.server.app_discovery import discover_asgi_app
+
+    found = discover_asgi_app(ROOT / "app.py")
+    assert found.is_asgi_app
+    assert found.app_name == "app"
