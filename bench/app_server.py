@@ -80,7 +80,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(warmup: bool = False, timeout_s: float = 90, workers: int | None = None) -> RunningServer:
+def start_server(
+    warmup: bool = False, timeout_s: float = 90, workers: int | None = None, options: tuple[str, ...] = ()
+) -> RunningServer:
     """Start the app on a free port of 127.0.0.1 and wait until its health check answers.
 
     :param warmup: whether the server computes every page's default at start-up, as a
@@ -88,6 +90,7 @@ def start_server(warmup: bool = False, timeout_s: float = 90, workers: int | Non
     :param workers: inference worker processes (``PME_WORKERS``); 0 runs inference in
         the server's own process; None leaves ``PME_WORKERS`` as this process has it
         (unset: sized to the machine, as deployed).
+    :param options: more ``streamlit run`` command-line options, e.g. ``("--secrets.files", path)``.
     """
     port = free_port()
     log_path = Path(tempfile.mkstemp(prefix="pme-server-", suffix=".log")[1])
@@ -112,6 +115,7 @@ def start_server(warmup: bool = False, timeout_s: float = 90, workers: int | Non
                 "true",
                 "--browser.gatherUsageStats",
                 "false",
+                *options,
             ],
             cwd=ROOT,
             env=env,

@@ -67,3 +67,26 @@ def test_the_real_server_warms_up_before_any_session_connects():
         assert any("From the shared cache" in text for text in view.texts())
     finally:
         server.stop()
+
+
+def test_a_pme_workers_secret_sizes_the_pool_the_warm_up_starts(tmp_path, monkeypatch):
+    """On Community Cloud ``PME_WORKERS`` is a root-level secret, which Streamlit exports to the
+    environment; it must be there before the lifespan's warm-up sizes the worker pool."""
+    from bench.app_server import start_server
+    from bench.load import check_scale
+    from bench.session_client import AppSession
+
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text("PME_WORKERS = 0\n")
+    monkeypatch.delenv("PME_WORKERS")  # sized to this machine, it would be two workers
+    server = start_server(warmup=True, options=("--secrets.files", str(secrets)))
+    try:
+
+        async def first_visit():
+            async with AppSession(server.url) as session:
+                return await session.open("scale")
+
+        assert check_scale(run_async(first_visit), 14.0) == []
+        assert server.tree_pids() == [server.pid]  # the warm-up's HMC ran in the server: no workers
+    finally:
+        server.stop()
