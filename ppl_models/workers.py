@@ -7,7 +7,8 @@ job on one of ``processes`` long-lived workers (one per core, as far as memory a
 :func:`default_processes`), forked from a *forkserver* that imported torch and Pyro
 once. Forking from the forkserver, not from the multi-threaded web server, keeps the
 workers free of locks that other threads held at fork time; every job runs under the
-inference guard in its worker, so it starts from a clean param store and its own seed, as in-process.
+inference guard in its worker, so it starts from a clean param store and its own seed,
+as in-process.
 
 The parent stays in charge: progress reports come back over a pipe and go to the
 caller's callback, and when that callback raises (Stop, a rerun, a time budget) or
@@ -167,7 +168,7 @@ class WorkerPool:
 
 # bench/memory.py, 2 workers, every page's defaults and 50 distinct settings each: the
 # server peaked at 520 MB with a full cache, the forkserver at 145 MB and each worker at
-# 120-155 MB (PSS), 882 MB in all. The budgets leave room above those figures.
+# 120-155 MB (PSS), 884-887 MB in all. The budgets leave room above those figures.
 SERVER_BUDGET_MB = 600
 WORKER_BUDGET_MB = 200
 
@@ -191,8 +192,8 @@ def default_processes() -> int:
 
     ``PME_WORKERS`` (a number) decides; unset, or ``auto``, sizes the pool to the machine
     (:func:`processes_for`). On the 2-core development machine two workers cut the p95 of
-    ten students' fresh scale runs from 16.9 s to 7.9 s, at a peak of 882 MB against
-    576 MB without them (bench/load.py, bench/memory.py); a 1 GB instance with two cores
+    ten students' fresh scale runs from 14.0 s to 7.3 s, at a peak of 887 MB against
+    611 MB without them (bench/load.py, bench/memory.py); a 1 GB instance with two cores
     gets two, one of 690 MB gets none.
     """
     setting = os.environ.get("PME_WORKERS", "auto").strip().lower()

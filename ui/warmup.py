@@ -34,13 +34,9 @@ def default_jobs() -> list[tuple]:
     ]
 
 
-def _compute(function, args: tuple, pool) -> None:
-    # With workers, inference runs there, as the pages' runs do: the server process
-    # then never pays for a sampler's memory.
-    if pool is not None and reports_progress(function):
-        compute = functools.partial(pool.run, function, args)
-    else:
-        compute = functools.partial(function, *args)
+def _compute(function, args: tuple, pool=None) -> None:
+    """Compute one job into the shared cache: on ``pool``'s workers when given, else here."""
+    compute = functools.partial(pool.run, function, args) if pool is not None else functools.partial(function, *args)
     try:
         SHARED.get_or_compute(cache_key(function, *args), compute)
     except InferenceError:
@@ -54,17 +50,20 @@ def _run(jobs: list[tuple]) -> None:
     up); the in-process jobs run meanwhile on the other core, instead of after it.
     """
     pool = worker_pool()
-    on_workers = [pool is not None and reports_progress(function) for function, *_ in jobs]
+    # With workers, inference runs there, as the pages' runs do: the server process then
+    # never pays for a sampler's memory.
+    on_workers, here = [], []
+    for function, *args in jobs:
+        goes_to_workers = pool is not None and reports_progress(function)
+        (on_workers if goes_to_workers else here).append((function, tuple(args)))
     threads = [
-        threading.Thread(target=_compute, args=(function, tuple(args), pool), name="warm-worker-job", daemon=True)
-        for (function, *args), goes_to_workers in zip(jobs, on_workers, strict=True)
-        if goes_to_workers
+        threading.Thread(target=_compute, args=(function, args, pool), name="warm-worker-job", daemon=True)
+        for function, args in on_workers
     ]
     for thread in threads:
         thread.start()
-    for (function, *args), goes_to_workers in zip(jobs, on_workers, strict=True):
-        if not goes_to_workers:
-            _compute(function, tuple(args), pool)
+    for function, args in here:
+        _compute(function, args)
     for thread in threads:
         thread.join()
 
