@@ -53,6 +53,31 @@ class Answer:
     exact: float
     ess: float
     notes: tuple[str, ...] = ()
+    standard_error: float = 0.0  # of the weighted mean, from the draws themselves
+
+
+# An estimate further than this many standard errors from the exact value gets a note:
+# by chance that happens once in ~1.7 million runs, so a note means the draws missed something.
+DISAGREEMENT_SE = 5.0
+
+
+def disagreement_note(mean: float, exact: float, standard_error: float, ess: float) -> str:
+    """A sentence when the estimate is further from the exact value than its own spread explains.
+
+    The effective sample size cannot see a cause the draws never produced (a weather of prior
+    1% in 100 draws that happened to be all sunny): every draw then weighs the same and the
+    ESS looks healthy, but the estimate answers another question. Knowing the exact value,
+    the page can say so.
+    """
+    # float64 rounding of sums over up to 10^5 draws of values up to 10^3: never a real miss.
+    tolerance = DISAGREEMENT_SE * standard_error + 1e-9 * max(1.0, abs(exact))
+    if abs(mean - exact) <= tolerance:
+        return ""
+    return (
+        f"This estimate is {abs(mean - exact):.3g} from the exact value, more than its standard error "
+        f"({standard_error:.2g}) allows: the {ess:,.0f} effective draws missed, or over-counted, a case that "
+        "matters, such as a rare weather or a rare hot day. Use more draws, or make that case less rare."
+    )
 
 
 @dataclass(frozen=True)
@@ -69,14 +94,20 @@ class CausalAnswers:
 
 
 def _answer(draws: WeightedDraws, values: np.ndarray, exact: float, notes: list[str]) -> Answer:
+    mean = float(np.sum(draws.weights * values))
+    # The delta-method standard error of a self-normalised weighted mean; for equal weights
+    # it is the plain sd / sqrt(n) (with n, not n - 1).
+    standard_error = float(np.sqrt(np.sum((draws.weights * (values - mean)) ** 2)))
     collapse = draws.collapse_note()
+    missed = "" if collapse else disagreement_note(mean, exact, standard_error, draws.ess)
     return Answer(
         draws=values,
         weights=draws.weights,
-        mean=float(np.sum(draws.weights * values)),
+        mean=mean,
         exact=exact,
         ess=draws.ess,
-        notes=tuple(n for n in [*notes, collapse] if n),
+        notes=tuple(n for n in [*notes, collapse, missed] if n),
+        standard_error=standard_error,
     )
 
 
@@ -86,6 +117,10 @@ def answer(
     """Answer the three questions with ``num_draws`` draws each."""
     params.check()
     question.check()
+    # Refused before anything runs: no draw can explain a weather the prior rules out.
+    impossible = weather.impossible_observation(params, question.obs_weather)
+    if impossible:
+        raise InferenceError(impossible)
     args = params.as_args()
     q = question
     seen = run_likelihood_weighting(

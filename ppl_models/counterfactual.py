@@ -27,7 +27,7 @@ from chirho.observational.handlers import condition
 
 from ppl_models.device import resolve_device
 from ppl_models.guard import inference_guard
-from ppl_models.sampling import WeightedDraws, _check_count, _plated, weigh
+from ppl_models.sampling import WeightedDraws, _check_count, _plated, in_float64, weigh
 from ppl_models.tensors import observations_on, to_device
 
 
@@ -54,9 +54,9 @@ def run_counterfactual(
     choice = resolve_device(device, num_draws)
     with inference_guard(seed):
         started = time.perf_counter()  # time queued for the guard is not the run's
-        args = to_device(tuple(model_args), choice.device)
-        data = observations_on(observations, choice.device)
-        interventions = observations_on(actions, choice.device)
+        args = in_float64(to_device(tuple(model_args), choice.device))
+        data = in_float64(observations_on(observations, choice.device))
+        interventions = in_float64(observations_on(actions, choice.device))
         with MultiWorldCounterfactual() as worlds, do(actions=interventions), condition(data=data):
             trace = pyro.poutine.trace(_plated(model, num_draws)).get_trace(*args)
         trace.compute_log_prob()

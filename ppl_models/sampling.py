@@ -64,6 +64,23 @@ def _check_count(num_draws: int) -> None:
         raise InferenceError(f"The number of draws must be between 1 and {MAX_DRAWS:,}.")
 
 
+def in_float64(value: Any) -> Any:
+    """Floating tensors (in tuples and dicts too) as float64.
+
+    Log weights at the settings the controls allow reach -10^6 nats (sales 1000 against a
+    noise sd of 0.5), where float32 resolves only a quarter of a nat: two explanations
+    nearly as likely as each other would be weighed wrongly by up to 30%. float64 resolves
+    them to 10^-10 and costs the plate's few milliseconds nothing measurable.
+    """
+    if isinstance(value, tuple):
+        return tuple(in_float64(v) for v in value)
+    if isinstance(value, dict):
+        return {k: in_float64(v) for k, v in value.items()}
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.double()
+    return value
+
+
 def _plated(model: Callable, num_draws: int) -> Callable:
     def plated(*args):
         with pyro.plate(PLATE, num_draws):
@@ -91,16 +108,16 @@ def run_likelihood_weighting(
     choice = resolve_device(device, num_draws)
     with inference_guard(seed):
         started = time.perf_counter()  # time queued for the guard is not the run's
-        args = to_device(tuple(model_args), choice.device)
-        data = observations_on(observations, choice.device)
-        actions = observations_on(interventions, choice.device)
+        args = in_float64(to_device(tuple(model_args), choice.device))
+        data = in_float64(observations_on(observations, choice.device))
+        actions = in_float64(observations_on(interventions, choice.device))
         runnable = pyro.do(model, data=actions) if actions else model
         runnable = pyro.condition(runnable, data=data) if data else runnable
         trace = pyro.poutine.trace(_plated(runnable, num_draws)).get_trace(*args)
-        log_weights = torch.zeros(num_draws, device=choice.device)
+        log_weights = torch.zeros(num_draws, device=choice.device, dtype=torch.float64)
         for name in data:
             site = trace.nodes[name]
-            log_weights = log_weights + site["fn"].log_prob(site["value"]).expand(num_draws)
+            log_weights = log_weights + site["fn"].log_prob(site["value"]).double().expand(num_draws)
         samples = {
             name: node["value"].detach().expand(num_draws).cpu().numpy().astype(np.float64)
             for name, node in trace.nodes.items()

@@ -100,18 +100,43 @@ def expected_sales(params: WeatherParams) -> float:
     return high * params.high_sales + (1 - high) * params.low_sales
 
 
+def _log(p: float) -> float:
+    """log p, with log 0 = -inf: a weather the prior rules out stays ruled out."""
+    return math.log(p) if p > 0 else -math.inf
+
+
+def _log_normal(x: float, mean: float, sd: float) -> float:
+    """log Normal(mean, sd).pdf(x) up to the constant both weathers share."""
+    return -0.5 * ((x - mean) / sd) ** 2 - math.log(sd)
+
+
+def _share(log_a: float, log_b: float) -> float:
+    """a / (a + b) from log a and log b: the logistic of their difference, exp only of numbers <= 0.
+
+    At the extremes the controls allow (temp = 220, sd = 0.5) the log densities reach -10^5
+    and their difference +-10^4, where exp overflows and the densities themselves underflow
+    to 0/0. One of the two is finite, since P(cloudy) and 1 - P(cloudy) are not both 0.
+    """
+    if log_a == log_b:  # both -inf cannot occur; equal finite logs share evenly
+        return 0.5
+    if log_a > log_b:
+        return 1 / (1 + math.exp(log_b - log_a))
+    e = math.exp(log_a - log_b)
+    return e / (1 + e)
+
+
+def _weather_logs(params: WeatherParams, temp: float) -> dict[bool, float]:
+    """log P(weather) + log p(temp | weather), for cloudy (True) and sunny (False)."""
+    return {
+        True: _log(params.p_cloudy) + _log_normal(temp, params.cloudy_mean, params.cloudy_sd),
+        False: _log(1 - params.p_cloudy) + _log_normal(temp, params.sunny_mean, params.sunny_sd),
+    }
+
+
 def p_cloudy_given_temp(params: WeatherParams, temp: float) -> float:
-    """Bayes' rule over the two weathers; None-safe for temperatures both make impossible."""
-    cloudy = params.p_cloudy * float(Normal(params.cloudy_mean, params.cloudy_sd).pdf(temp))
-    sunny = (1 - params.p_cloudy) * float(Normal(params.sunny_mean, params.sunny_sd).pdf(temp))
-    if cloudy + sunny == 0:
-        # Both densities underflow: compare them on the log scale instead.
-        log_c = math.log(params.p_cloudy or 1e-300) - 0.5 * ((temp - params.cloudy_mean) / params.cloudy_sd) ** 2
-        log_s = math.log((1 - params.p_cloudy) or 1e-300) - 0.5 * ((temp - params.sunny_mean) / params.sunny_sd) ** 2
-        log_c -= math.log(params.cloudy_sd)
-        log_s -= math.log(params.sunny_sd)
-        return 1 / (1 + math.exp(log_s - log_c))
-    return cloudy / (cloudy + sunny)
+    """Bayes' rule over the two weathers, on the log scale: right where both densities underflow."""
+    logs = _weather_logs(params, temp)
+    return _share(logs[True], logs[False])
 
 
 def sales_regime(params: WeatherParams, cloudy: bool, temp: float) -> float:
@@ -138,19 +163,28 @@ def exact_weather_intervention_sales(params: WeatherParams, cloudy: bool) -> flo
 
 
 def p_cloudy_given_day(params: WeatherParams, temp: float, sales: float) -> float:
-    """P(cloudy | temp, sales) for a day whose weather was not observed."""
-    log_prior = {True: math.log(params.p_cloudy or 1e-300), False: math.log((1 - params.p_cloudy) or 1e-300)}
-    logs = {}
+    """P(cloudy | temp, sales) for a day whose weather was not observed, on the log scale."""
+    logs = _weather_logs(params, temp)
     for cloudy in (True, False):
-        mean, sd = (params.cloudy_mean, params.cloudy_sd) if cloudy else (params.sunny_mean, params.sunny_sd)
-        expected = sales_regime(params, cloudy, temp)
-        logs[cloudy] = (
-            log_prior[cloudy]
-            - 0.5 * ((temp - mean) / sd) ** 2
-            - math.log(sd)
-            - 0.5 * ((sales - expected) / params.sales_sd) ** 2
+        logs[cloudy] += _log_normal(sales, sales_regime(params, cloudy, temp), params.sales_sd)
+    return _share(logs[True], logs[False])
+
+
+def impossible_observation(params: WeatherParams, weather: str) -> str:
+    """A sentence when the observed weather is one the prior rules out (P = 0): no answer exists."""
+    if weather == "cloudy" and params.p_cloudy == 0:
+        return (
+            "The day is observed cloudy, but with P(cloudy) = 0 the model never makes a cloudy day, so "
+            "there is nothing to imagine from. Raise P(cloudy) above 0, or observe the day as sunny or "
+            "not observed."
         )
-    return 1 / (1 + math.exp(min(700.0, logs[False] - logs[True])))
+    if weather == "sunny" and params.p_cloudy == 1:
+        return (
+            "The day is observed sunny, but with P(cloudy) = 1 the model never makes a sunny day, so "
+            "there is nothing to imagine from. Lower P(cloudy) below 1, or observe the day as cloudy or "
+            "not observed."
+        )
+    return ""
 
 
 def exact_counterfactual_sales(params: WeatherParams, weather: str, temp: float, sales: float, cf_temp: float) -> float:
@@ -164,6 +198,9 @@ def exact_counterfactual_sales(params: WeatherParams, weather: str, temp: float,
     def had_it_been(cloudy: bool) -> float:
         return sales - sales_regime(params, cloudy, temp) + sales_regime(params, cloudy, cf_temp)
 
+    impossible = impossible_observation(params, weather)
+    if impossible:
+        raise InferenceError(impossible)
     if weather == "cloudy":
         return had_it_been(True)
     if weather == "sunny":
@@ -179,6 +216,8 @@ def implausibility(
     z_limit = 5.0
     problems = []
     weathers = {"cloudy": [True], "sunny": [False]}.get(weather, [True, False])
+    # A weather the prior rules out explains nothing: measure only against the possible ones.
+    weathers = [c for c in weathers if (params.p_cloudy if c else 1 - params.p_cloudy) > 0] or weathers
     if temp is not None:
         zs = [
             abs(temp - (params.cloudy_mean if c else params.sunny_mean)) / (params.cloudy_sd if c else params.sunny_sd)
@@ -207,6 +246,24 @@ class Estimate:
     estimate: float
     standard_error: float
     exact: float
+    note: str = ""  # set when the estimate is further from the exact value than its spread explains
+
+
+# Further than this many standard errors from the exact value: once in ~1.7 million by chance.
+MISS_SE = 5.0
+
+
+def _checked(label: str, estimate: float, standard_error: float, exact: float, n: int) -> Estimate:
+    # A rare event never drawn has a sample standard error of 0: the estimate is then
+    # "exactly" 0 and only the exact value can tell that the draws were too few.
+    if abs(estimate - exact) <= MISS_SE * standard_error + 1e-9 * max(1.0, abs(exact)):
+        return Estimate(label, estimate, standard_error, exact)
+    note = (
+        f"{label} from {n:,} draws is {abs(estimate - exact):.3g} from the exact value, more than its "
+        f"standard error ({standard_error:.2g}) allows: the draws are too few to see how often a rare case "
+        "happens. Use more draws."
+    )
+    return Estimate(label, estimate, standard_error, exact, note)
 
 
 def estimates(params: WeatherParams, cloudy: np.ndarray, temp: np.ndarray, sales: np.ndarray) -> list[Estimate]:
@@ -215,9 +272,9 @@ def estimates(params: WeatherParams, cloudy: np.ndarray, temp: np.ndarray, sales
     is_cloudy = cloudy == 1
     high = ~is_cloudy & (temp > params.threshold)
     return [
-        Estimate("P(cloudy)", is_cloudy.mean(), is_cloudy.std() / math.sqrt(n), params.p_cloudy),
-        Estimate("P(high-sales day)", high.mean(), high.std() / math.sqrt(n), p_high_regime(params)),
-        Estimate("E[sales]", sales.mean(), sales.std() / math.sqrt(n), expected_sales(params)),
+        _checked("P(cloudy)", float(is_cloudy.mean()), float(is_cloudy.std()) / math.sqrt(n), params.p_cloudy, n),
+        _checked("P(high-sales day)", float(high.mean()), float(high.std()) / math.sqrt(n), p_high_regime(params), n),
+        _checked("E[sales]", float(sales.mean()), float(sales.std()) / math.sqrt(n), expected_sales(params), n),
     ]
 
 
