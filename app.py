@@ -7,6 +7,7 @@ Streamlit gives that runs when the server starts, before any browser connects.
 """
 
 import contextlib
+from pathlib import Path
 
 import streamlit as st
 
@@ -14,9 +15,13 @@ from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
 from ui.warmup import warm_default_settings
 
+FAVICON = Path(__file__).with_name("static") / "favicon.png"
+
 
 def main() -> None:
-    st.set_page_config(page_title="Pyro Model Explorer", page_icon=":material/casino:", layout="wide")
+    # A file shipped with the app, served from its own /media: a :material/ icon makes every
+    # browser fetch the favicon from fonts.gstatic.com (Streamlit's frontend builds that URL).
+    st.set_page_config(page_title="Pyro Model Explorer", page_icon=FAVICON, layout="wide")
     pages = [
         st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
         st.Page("pages/weather.py", title="Stochastic functions", icon=":material/sunny:", url_path="weather"),
