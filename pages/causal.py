@@ -8,6 +8,7 @@ from ui import charts, panels
 from ui.controls import render
 from ui.runs import cached_run, show_provenance
 from ui.shell import require_app_shell
+from ui.text import escape
 from ui.weather_controls import DAY, DO_WEATHER, SEED, TEMP, draw_count, weather_params
 
 require_app_shell()
@@ -38,7 +39,7 @@ with imagining:
 question = causal.CausalQuestion(temp=t, do_weather=forced, **day)
 outcome = cached_run(causal.answer, params, question, run_settings["n"], run_settings["seed"], label="Answering")
 if not outcome.ok:
-    st.error(outcome.error)
+    st.error(escape(outcome.error))
     st.stop()
 answers = outcome.result
 
@@ -53,7 +54,7 @@ def answer_metric(column, label: str, answer: causal.Answer, how: str) -> None:
         help=f"{how} Effective sample size {answer.ess:,.0f}.",
     )
     for note in answer.notes:
-        column.warning(note)
+        column.warning(escape(note))
 
 
 with seeing:

@@ -10,6 +10,7 @@ from ui import charts, panels
 from ui.gmm_controls import data_source, fit_settings
 from ui.runs import LiveSlot, cached_run, show_provenance
 from ui.shell import require_app_shell
+from ui.text import escape
 
 require_app_shell()
 
@@ -27,7 +28,7 @@ with st.sidebar:
     prior, settings = fit_settings("gmm")
 
 if data_problem:
-    st.error(data_problem)
+    st.error(escape(data_problem))
     st.stop()
 
 chart = LiveSlot("gmm-main")
@@ -41,7 +42,7 @@ outcome = cached_run(
 )
 if not outcome.ok:
     chart.clear()
-    st.error(outcome.error)
+    st.error(escape(outcome.error))
     st.stop()
 fit = outcome.result
 truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
@@ -98,6 +99,6 @@ with posterior:
                 st.plotly_chart(charts.trace_plot(sampled.result.draws[name], f"Trace of {name}, per chain", name))
             panels.diagnostics_table(sampled.result.summaries, sampled.result.chains, sampled.result.wall_time_s)
         else:
-            st.error(sampled.error)
+            st.error(escape(sampled.error))
 with model_tab:
     st.code(gmm.fit_code(fit.data, prior, settings), language="python")

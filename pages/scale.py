@@ -9,6 +9,7 @@ from ui.controls import Slider, render
 from ui.inference_controls import inference_settings
 from ui.runs import LiveSlot, cached_run, show_provenance
 from ui.shell import require_app_shell
+from ui.text import escape
 
 require_app_shell()
 
@@ -78,7 +79,7 @@ def draw_partial(progress):
 outcome = cached_run(scale.infer_weight, query, settings, label="Inferring the weight", live=draw_partial)
 if not outcome.ok:
     histogram.clear()
-    st.error(outcome.error)
+    st.error(escape(outcome.error))
     st.stop()
 
 result = outcome.result

@@ -9,6 +9,7 @@ from ui import charts, panels
 from ui.controls import render
 from ui.runs import cached_run, show_provenance
 from ui.shell import require_app_shell
+from ui.text import escape
 from ui.weather_controls import SEED, draw_count, weather_params
 
 require_app_shell()
@@ -29,7 +30,7 @@ with st.sidebar:
 
 outcome = cached_run(weather.simulate, params, run_settings["n"], run_settings["seed"], label="Drawing days")
 if not outcome.ok:
-    st.error(outcome.error)
+    st.error(escape(outcome.error))
     st.stop()
 draws = outcome.result
 cloudy = draws.samples["cloudy"] == 1

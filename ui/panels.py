@@ -15,6 +15,7 @@ from ppl_models.mcmc import McmcResult
 from ppl_models.svi import SviResult
 from ui import charts
 from ui.runs import cached_run
+from ui.text import escape
 
 DEVICE_KEY = "device"
 
@@ -151,7 +152,7 @@ def model_section(code: str, model, model_args: tuple, observations: tuple[tuple
             st.graphviz_chart(graph.result)
             st.caption("Drawn by pyro.render_model; shaded nodes are observed.")
         else:
-            st.warning(f"The model graph could not be drawn: {graph.error}")
+            st.warning("The model graph could not be drawn: " + escape(graph.error))
     with code_tab:
         st.caption("Paste into a notebook to reproduce this setting.")
         st.code(code, language="python")
