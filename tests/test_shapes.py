@@ -134,3 +134,16 @@ def test_bad_shapes_are_refused(text, message):
 def test_huge_samples_are_refused():
     with pytest.raises(InferenceError, match="keep it under"):
         shapes.explore(ShapeSpec("Normal", (1000,), sample_shape=(1000, 10)))
+
+
+def test_a_shape_error_survives_the_trip_back_from_a_worker():
+    import pickle
+
+    error = ShapeError("Pyro's words", "What it means.", "What to change.")
+    back = pickle.loads(pickle.dumps(error))
+    assert (back.pyro_message, back.explanation, back.fix, str(back)) == (
+        "Pyro's words",
+        "What it means.",
+        "What to change.",
+        str(error),
+    )
