@@ -108,3 +108,46 @@ def test_generated_code_runs_and_agrees_with_the_app():
     import pyro
 
     assert pyro.param("weight_loc").item() == pytest.approx(exact_posterior(ScaleQuery()).mean, abs=0.3)
+
+
+# Each slider's ends on the scale page: guess and measurement 0..30, both sds 0.1..10.
+CORNERS = [
+    ScaleQuery(guess=g, prior_sd=p, noise_sd=n, measurement=m)
+    for g in (0.0, 30.0)
+    for p in (0.1, 10.0)
+    for n in (0.1, 10.0)
+    for m in (0.0, 30.0)
+]
+
+
+@pytest.mark.parametrize("query", CORNERS)
+def test_exact_posterior_is_right_at_every_corner_of_the_controls(query):
+    """Bayes' rule on a log-weighted grid: (30 - 0) / 0.1 = 300 sd between guess and measurement
+    puts the unnormalised density at exp(-22,500) at its peak, which only the log scale can normalise."""
+    exact = exact_posterior(query)
+    grid = np.linspace(exact.mean - 12 * exact.sd, exact.mean + 12 * exact.sd, 200_001)
+    log_post = (
+        -0.5 * ((grid - query.guess) / query.prior_sd) ** 2 - 0.5 * ((query.measurement - grid) / query.noise_sd) ** 2
+    )
+    weights = np.exp(log_post - log_post.max())
+    weights /= weights.sum()
+    mean = float((grid * weights).sum())
+    assert math.isfinite(exact.mean) and math.isfinite(exact.sd)
+    assert mean == pytest.approx(exact.mean, abs=1e-6 * max(1.0, exact.sd))
+    assert math.sqrt(float(((grid - mean) ** 2 * weights).sum())) == pytest.approx(exact.sd, rel=1e-5)
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        ScaleQuery(guess=0.0, prior_sd=0.1, noise_sd=0.1, measurement=30.0),  # prior and data 212 sd apart
+        ScaleQuery(guess=30.0, prior_sd=10.0, noise_sd=0.1, measurement=0.0),
+    ],
+)
+@pytest.mark.parametrize("method", ["nuts", "svi"])
+def test_inference_at_the_extremes_is_close_or_says_why_not(query, method):
+    settings = McmcSettings(kernel="nuts", warmup_steps=200, num_samples=300) if method == "nuts" else SviSettings()
+    result = infer_weight(query, settings)
+    exact = exact_posterior(query)
+    assert math.isfinite(result.mean) and math.isfinite(result.sd)
+    assert abs(result.mean - exact.mean) < 0.3 * exact.sd or result.advice
