@@ -6,6 +6,7 @@ from ppl_models import shapes
 from ui.runs import cached_run
 from ui.shapes_controls import apply_preset, shape_spec
 from ui.shell import require_app_shell
+from ui.text import escape, literal
 
 require_app_shell()
 
@@ -27,13 +28,18 @@ with st.sidebar:
     spec, problem = shape_spec("shapes")
 
 if problem:
-    st.error(problem)
+    st.error(escape(problem))
     st.stop()
-outcome = cached_run(shapes.explore, spec, label="Building")
+outcome = cached_run(shapes.explore, spec, label="Tensor shapes")
 if not outcome.ok:
-    st.error("**Pyro says:**")
-    st.code(outcome.error.split("\n")[0], language="text")
-    st.warning("\n".join(outcome.error.split("\n")[1:]))
+    # A shape error is Pyro's own line, then what it means; anything else is one message.
+    pyro_says, _, meaning = outcome.error.partition("\n")
+    if meaning:
+        st.error("**Pyro says:**")
+        st.code(pyro_says, language="text")
+        st.warning(escape(meaning))
+    else:
+        st.error(escape(pyro_says))
     st.stop()
 report = outcome.result
 
@@ -59,7 +65,7 @@ st.caption("log_prob has one number per independent draw: sample_shape + batch_s
 
 if spec.plates:
     st.subheader('pyro.sample("x", d) inside the plates')
-    plate_words = ", ".join(f"`{name}` (size {size}) owns dim {dim}" for name, size, dim in report.plate_dims)
+    plate_words = ", ".join(f"{literal(name)} (size {size}) owns dim {dim}" for name, size, dim in report.plate_dims)
     st.markdown(
         f"Plates: {plate_words}. Inside them the site's batch shape becomes "
         f"{coloured(report.site_batch_shape, 'orange')}, so its value has shape `{report.site_value_shape}` and "

@@ -108,7 +108,8 @@ def parse_shape(text: str) -> tuple[int, ...]:
         try:
             size = int(part)
         except ValueError:
-            raise InferenceError(f"{part!r} is not a whole number; write a shape like 5, 3.") from None
+            quoted = part if len(part) <= 20 else part[:19] + "…"
+            raise InferenceError(f"{quoted!r} is not a whole number; write a shape like 5, 3.") from None
         if not 1 <= size <= MAX_DIM:
             raise InferenceError(f"Every size must be between 1 and {MAX_DIM}; got {size}.")
         sizes.append(size)

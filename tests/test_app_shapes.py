@@ -2,7 +2,10 @@
 
 import pytest
 
+from ppl_models.shapes import MAX_BYTES
 from tests.apptest_helpers import metric, open_page, texts
+from tests.test_shapes_cost import ISSUE_MESSAGE
+from ui.text import escape
 
 
 def shapes_shown(app) -> dict[str, str]:
@@ -40,15 +43,31 @@ def test_a_link_with_its_own_settings_wins_over_its_preset():
 def test_a_plate_mismatch_shows_pyros_message_and_what_to_change():
     app = open_page("shapes", param_shape="5", plates="1", plate1_size="3")
     assert "Shape mismatch inside plate('x_axis') at site x dim -1, 3 vs 5" in app.code[0].value
-    assert "Make the plate's size equal the batch dim" in texts(app.warning)
+    assert escape("Make the plate's size equal the batch dim") in texts(app.warning)
     assert not app.exception
 
 
 def test_to_event_beyond_the_batch_dims_is_explained():
     app = open_page("shapes", param_shape="3", to_event="2")
-    assert "has only 1" in texts(app.warning) and "Use .to_event(1) at most" in texts(app.warning)
+    assert escape("has only 1") in texts(app.warning) and escape("Use .to_event(1) at most") in texts(app.warning)
 
 
 def test_a_malformed_shape_gets_a_message():
     app = open_page("shapes", param_shape="five")
-    assert "'five' is not a whole number" in texts(app.error)
+    assert escape("'five' is not a whole number; write a shape like 5, 3.") == texts(app.error)
+
+
+def test_the_issues_link_is_refused_and_the_page_keeps_working():
+    app = open_page("shapes", family="MultivariateNormal", param_shape="1000,1000")
+    assert texts(app.error) == escape(ISSUE_MESSAGE)
+    assert not app.metric and f"{MAX_BYTES // 1_000_000} MB" in ISSUE_MESSAGE
+    app.text_input(key="param_shape").set_value("2, 1000").run()
+    assert not app.error and not app.exception
+    assert (metric(app, "batch_shape").value, metric(app, "event_shape").value) == ("(2,)", "(1000,)")
+
+
+def test_a_hostile_shape_is_shown_as_plain_text():
+    app = open_page("shapes", param_shape=":red[**boom**]")
+    shown = texts(app.error)
+    assert shown == escape("':red[**boom**]' is not a whole number; write a shape like 5, 3.")
+    assert ":red[" not in shown and "**" not in shown

@@ -100,6 +100,8 @@ def apply_preset(page: str) -> None:
 
 
 def shape_spec(page: str) -> tuple[shapes.ShapeSpec | None, str]:
+    """The setting the controls describe, or None and why not, in plain words (which may
+    quote the student's own text: show it escaped)."""
     values = render(DISTRIBUTION, page)
     plates = []
     for index in range(values["plates"]):
@@ -118,6 +120,8 @@ def shape_spec(page: str) -> tuple[shapes.ShapeSpec | None, str]:
             sample_shape=shapes.parse_shape(values["sample_shape"]),
             plates=tuple(plates),
         )
+        # Refused here, before a run is queued: the message says what to make smaller.
+        shapes.check(spec)
     except InferenceError as error:
         return None, str(error)
     return spec, ""
