@@ -13,7 +13,7 @@ import os
 import threading
 
 from ppl_models import causal, gmm, mcmc, scale, weather
-from ppl_models.errors import InferenceError
+from ppl_models.errors import InferenceError, RunCancelled
 from ui.capacity import worker_pool
 from ui.run_cache import SHARED
 from ui.runs import cache_key, reports_progress
@@ -39,8 +39,11 @@ def _compute(function, args: tuple, pool=None) -> None:
     compute = functools.partial(pool.run, function, args) if pool is not None else functools.partial(function, *args)
     try:
         SHARED.get_or_compute(cache_key(function, *args), compute)
-    except InferenceError:
-        log.exception("Warm-up of %s failed", function.__qualname__)
+    except RunCancelled:
+        pass  # the server is shutting down
+    except InferenceError as error:
+        # A message written for a student (a worker that died, say): no traceback needed.
+        log.warning("Warm-up of %s failed: %s", function.__qualname__, error)
 
 
 def _run(jobs: list[tuple]) -> None:
