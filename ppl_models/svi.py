@@ -132,6 +132,20 @@ def _step(elbo, optimizer, model, guide, args: tuple) -> tuple[float, dict[str, 
     return float(loss), norms
 
 
+def _record(
+    trajectories: dict[str, np.ndarray], norms: dict[str, np.ndarray], step: int, steps: int, step_norms: dict
+) -> None:
+    """Store every parameter's value and gradient norm after ``step``; a parameter that
+    first appears later has NaN for the steps before it."""
+    for name, value in pyro.get_param_store().items():
+        value = value.detach().cpu().numpy()
+        if name not in trajectories:
+            trajectories[name] = np.full((steps, *value.shape), np.nan, dtype=value.dtype)
+            norms[name] = np.full(steps, np.nan)
+        trajectories[name][step] = value
+        norms[name][step] = step_norms.get(name, np.nan)
+
+
 def _draw_from_guide(model, guide, settings: SviSettings, args: tuple) -> dict:
     """Draw from the fitted guide, in one vectorised pass when the model allows it."""
     try:
@@ -169,8 +183,10 @@ def run_svi(
         optimizer = pyro.optim.Adam({"lr": settings.lr, "betas": (settings.beta1, settings.beta2)})
         elbo = _make_elbo(settings)
         losses = np.empty(settings.num_steps)
-        snapshots: list[dict[str, np.ndarray]] = []
-        norms: list[dict[str, float]] = []
+        # Filled in place, allocated once at the first step: a small array per step would
+        # stay scattered among each step's freed tensors and keep the heap from shrinking.
+        trajectories: dict[str, np.ndarray] = {}
+        norms: dict[str, np.ndarray] = {}
         last_report = 0.0
         for step in range(settings.num_steps):
             try:
@@ -184,8 +200,7 @@ def run_svi(
                     f"SVI diverged at step {step + 1}: the loss became {loss}. Lower the learning rate and run again."
                 )
             losses[step] = loss
-            snapshots.append(_current_params())
-            norms.append(step_norms)
+            _record(trajectories, norms, step, settings.num_steps, step_norms)
             now = time.perf_counter()
             if progress and (step + 1 == settings.num_steps or now - last_report >= PROGRESS_INTERVAL_S):
                 last_report = now
@@ -207,10 +222,10 @@ def run_svi(
         settings=settings,
         losses=losses,
         params=params,
-        trajectories={name: np.stack([s[name] for s in snapshots]) for name in params},
+        trajectories=trajectories,
         posterior_samples=latent,
         wall_time_s=time.perf_counter() - started,
         device=str(choice.device),
         device_note=choice.note,
-        grad_norms={name: np.array([n.get(name, np.nan) for n in norms]) for name in params},
+        grad_norms=norms,
     )
