@@ -197,8 +197,7 @@ def advise_against_exact(
             Advice(
                 f"The posterior sd {estimate_sd:.3f} differs from the exact {exact_sd:.3f} by "
                 f"{abs(estimate_sd / exact_sd - 1):.0%}.",
-                "More samples or better mixing (NUTS, more warmup) bring it closer; for SVI, "
-                "more steps or a smaller learning rate.",
+                "More samples or better mixing (NUTS, more warmup) bring it closer.",
             )
         )
     return advice

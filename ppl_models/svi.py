@@ -112,6 +112,18 @@ def _make_elbo(settings: SviSettings):
     return kind[settings.elbo](**common)
 
 
+# A learning rate this large moves each parameter by a whole unit or more a step; only
+# there is lowering it known to help (the runner tests show it). At smaller rates a
+# failure comes from the model's numbers, and lowering it was seen not to help.
+LARGE_LR = 1.0
+
+
+def _lr_advice(settings: SviSettings) -> str:
+    if settings.lr >= LARGE_LR:
+        return f" A learning rate of {settings.lr:g} moves each parameter a unit or more a step: try 0.05."
+    return ""
+
+
 def _current_params() -> dict[str, np.ndarray]:
     store = pyro.get_param_store()
     return {name: value.detach().cpu().numpy().copy() for name, value in store.items()}
@@ -192,13 +204,13 @@ def run_svi(
             try:
                 loss, step_norms = _step(elbo, optimizer, conditioned, guide, args)
             except ValueError as error:
+                # Pyro's text here is a support check with a dump of the tensor: for the log only.
                 raise InferenceError(
-                    f"SVI failed at step {step + 1}: {error}. A smaller learning rate usually helps."
+                    f"SVI failed at step {step + 1}: a parameter left the range its distribution allows "
+                    f"(a scale or a probability became zero, negative or not a number).{_lr_advice(settings)}"
                 ) from error
             if not math.isfinite(loss):
-                raise InferenceError(
-                    f"SVI diverged at step {step + 1}: the loss became {loss}. Lower the learning rate and run again."
-                )
+                raise InferenceError(f"SVI diverged at step {step + 1}: the loss became {loss}.{_lr_advice(settings)}")
             losses[step] = loss
             _record(trajectories, norms, step, settings.num_steps, step_norms)
             now = time.perf_counter()
