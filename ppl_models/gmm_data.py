@@ -53,26 +53,137 @@ def parse_numbers(text: str) -> tuple[float, ...]:
     return tuple(values)
 
 
-def parse_csv(raw: bytes) -> tuple[float, ...]:
-    """One numeric column; a non-numeric first row is taken as its header."""
+# 100,000 numbers of up to ~25 characters each fit in well under this; a bigger upload is
+# refused before it is decoded.
+MAX_CSV_BYTES = 8 * 1024 * 1024
+# No number needs more characters than this; a longer cell is refused before the csv
+# module sees it (its own field limit would raise an error of its own).
+MAX_CELL = 100
+MAX_LINE = 1000
+EXCERPT = 20
+
+
+def _excerpt(cell: str) -> str:
+    cell = cell.strip()
+    return repr(cell if len(cell) <= EXCERPT else cell[:EXCERPT] + "...")
+
+
+def _decode(raw: bytes) -> str:
+    """The upload's text: UTF-8 (with or without BOM), UTF-16 (with or without BOM), else Latin-1."""
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        encoding = "utf-16"
+    elif len(raw) >= 2 and raw[1::2].count(0) > len(raw) // 4 and raw[0::2].count(0) == 0:
+        encoding = "utf-16-le"  # ASCII digits in UTF-16 without a BOM: every other byte is zero
+    elif len(raw) >= 2 and raw[0::2].count(0) > len(raw) // 4 and raw[1::2].count(0) == 0:
+        encoding = "utf-16-be"
+    else:
+        encoding = "utf-8-sig"
     try:
-        text = raw.decode("utf-8-sig")
+        text = raw.decode(encoding)
     except UnicodeDecodeError:
-        raise DataError("The file is not UTF-8 text; upload a CSV file.") from None
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if not rows:
-        raise DataError("The CSV file is empty.")
-    widths = {len(row) for row in rows}
-    if widths != {1}:
-        raise DataError(f"The CSV has {max(widths)} columns; upload one column of numbers.")
-    values = []
-    for line, (cell,) in enumerate(rows, start=1):
+        if encoding != "utf-8-sig":
+            raise DataError(
+                "The file looks like UTF-16 text but cannot be read as such; save it as UTF-8 CSV."
+            ) from None
+        # Every byte is a Latin-1 character: a file saved by an older spreadsheet reads as it was meant.
+        text = raw.decode("latin-1")
+    if "\x00" in text:
+        raise DataError("The file holds NUL bytes, so it is not a text file; upload a CSV file of numbers.")
+    return text
+
+
+def _delimiter(text: str) -> str:
+    """Semicolons or tabs when the file uses them (as with decimal commas), else commas."""
+    sample = text[:10_000]
+    for candidate in (";", "\t"):
+        if candidate in sample:
+            return candidate
+    return ","
+
+
+def _number(cell: str, row: int) -> float | None:
+    """The cell's number, reading one comma as a decimal comma; None if it is not one."""
+    cell = cell.strip()
+    try:
+        return float(cell)
+    except ValueError:
+        pass
+    whole, comma, fraction = cell.partition(",")
+    if not comma or "," in fraction or "." in cell:
+        return None
+    if len(fraction) == 3 and whole.lstrip("+-").isdigit() and fraction.isdigit():
+        raise DataError(
+            f"Row {row} holds {_excerpt(cell)}: a decimal comma or a thousands separator? "
+            "Write it with a decimal point, or without the separator."
+        )
+    try:
+        return float(whole + "." + fraction)
+    except ValueError:
+        return None
+
+
+def _short_lines(text: str):
+    """The text's lines, refusing one too long to hold a number before the csv module reads it."""
+    for number, line in enumerate(io.StringIO(text, newline=""), start=1):
+        if len(line) > MAX_LINE:
+            raise DataError(
+                f"Line {number} is {len(line):,} characters long, starting {_excerpt(line)}; "
+                "each line should hold one number."
+            )
+        yield line
+
+
+def parse_csv(raw: bytes) -> tuple[float, ...]:
+    """One numeric column; a non-numeric first row is taken as its header.
+
+    Reads UTF-8 (BOM or not), UTF-16 and Latin-1 files, commas, semicolons or tabs
+    between cells, and decimal commas ("1,5" quoted, or with semicolons between cells);
+    refuses anything else with a :class:`DataError` that says why.
+    """
+    if len(raw) > MAX_CSV_BYTES:
+        raise DataError(
+            f"The file is {len(raw) / 1e6:.1f} MB; at most {MAX_CSV_BYTES / 1e6:.0f} MB "
+            f"({MAX_POINTS:,} points) can be uploaded."
+        )
+    text = _decode(raw)
+    delimiter = _delimiter(text)
+    values: list[float] = []
+    # strict: a quote left open is an error, not the rest of the file read as one cell.
+    reader = csv.reader(_short_lines(text), delimiter=delimiter, strict=True)
+    row_number = filled = 0
+    while True:
         try:
-            values.append(float(cell))
-        except ValueError:
-            if line == 1:
+            row = next(reader)
+        except StopIteration:
+            break
+        except csv.Error:
+            raise DataError(
+                f"Line {reader.line_num} cannot be read as CSV: a quote is left open or out of place."
+            ) from None
+        row_number += 1
+        long = next((cell for cell in row if len(cell) > MAX_CELL), None)
+        if long is not None:
+            raise DataError(
+                f"Row {row_number} holds a cell of {len(long):,} characters, starting {_excerpt(long)}; "
+                "each row should hold one number."
+            )
+        if not any(cell.strip() for cell in row):
+            continue
+        filled += 1
+        cells = [cell for cell in row if cell.strip()]  # a trailing separator leaves an empty cell
+        if len(cells) != 1:
+            hint = " A decimal comma needs quotes, or semicolons between cells." if delimiter == "," else ""
+            raise DataError(f"Row {row_number} has {len(cells)} cells; upload one column of numbers.{hint}")
+        number = _number(cells[0], row_number)
+        if number is None:
+            if filled == 1:
                 continue  # a header
-            raise DataError(f"Row {line} holds {cell.strip()!r}, which is not a number.") from None
+            raise DataError(f"Row {row_number} holds {_excerpt(cells[0])}, which is not a number.")
+        values.append(number)
+        if len(values) > MAX_POINTS:
+            raise DataError(f"The file has more than {MAX_POINTS:,} numbers; at most {MAX_POINTS:,} can be fit.")
+    if not values:
+        raise DataError("The CSV file is empty." if filled == 0 else "The CSV file holds no numbers.")
     return tuple(values)
 
 
