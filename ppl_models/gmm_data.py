@@ -173,7 +173,8 @@ def parse_csv(raw: bytes) -> tuple[float, ...]:
         cells = [cell for cell in row if cell.strip()]  # a trailing separator leaves an empty cell
         if len(cells) != 1:
             hint = " A decimal comma needs quotes, or semicolons between cells." if delimiter == "," else ""
-            raise DataError(f"Row {row_number} has {len(cells)} cells; upload one column of numbers.{hint}")
+            where = f" (row {row_number})" if filled > 1 else ""
+            raise DataError(f"The CSV has {len(cells)} columns{where}; upload one column of numbers.{hint}")
         number = _number(cells[0], row_number)
         if number is None:
             if filled == 1:

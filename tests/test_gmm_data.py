@@ -9,7 +9,7 @@ from ppl_models.gmm_data import DataError, SyntheticData
 
 NUL = "The file holds NUL bytes, so it is not a text file; upload a CSV file of numbers."
 TWO_CELLS = (
-    "Row 1 has 2 cells; upload one column of numbers. A decimal comma needs quotes, or semicolons between cells."
+    "The CSV has 2 columns; upload one column of numbers. A decimal comma needs quotes, or semicolons between cells."
 )
 
 
@@ -45,7 +45,8 @@ def test_csv_files_that_parse(content, expected):
         (b"x\n", "The CSV file holds no numbers."),
         (b"1,5\n2,5\n", TWO_CELLS),
         (b"1,000\n", TWO_CELLS),
-        (b"1,5;2,5\n", "Row 1 has 2 cells; upload one column of numbers."),
+        (b"1,5;2,5\n", "The CSV has 2 columns; upload one column of numbers."),
+        (b"x\n1\n2;3\n", "The CSV has 2 columns (row 3); upload one column of numbers."),
         (
             b'x\n"1,000"\n',
             "Row 2 holds '1,000': a decimal comma or a thousands separator? "

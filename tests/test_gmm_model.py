@@ -107,7 +107,7 @@ def test_parse_numbers(text, result_or_message):
     [
         (b"x\n0\n1\n10\n", (0.0, 1.0, 10.0)),
         (b"0\n1.5\n", (0.0, 1.5)),
-        (b"a,b\n1,2\n", "Row 1 has 2 cells"),
+        (b"a,b\n1,2\n", "The CSV has 2 columns; upload one column of numbers."),
         (b"x\n1\nhello\n", "Row 3 holds 'hello', which is not a number."),
         (b"", "The CSV file is empty."),
         (b"\xff\xfe\x00", "looks like UTF-16 text but cannot be read"),
