@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator_singletons import context_dg_stack
 from streamlit.errors import StreamlitAPIException
 from streamlit.runtime.scriptrunner_utils.script_run_context import get_script_run_ctx
 
@@ -181,9 +182,18 @@ export default function ({ data, setTriggerValue }) {
   const query = window.location.search.replace(/^[?]/, "");
   if (!query) return;
   const fields = query.split("&").length;
-  if (fields > data.max_fields || query.length > data.max_chars) {
-    setTriggerValue("ignored", { fields: fields, chars: query.length });
-  }
+  if (fields <= data.max_fields && query.length <= data.max_chars) return;
+  // A rerun asked for while the first run is still drawing left the sliders showing their
+  // minimum (seen in Chromium), so report only once the run has finished.
+  const app = document.querySelector('[data-testid="stApp"]');
+  const report = () => setTriggerValue("ignored", { fields: fields, chars: query.length });
+  if (!app) return report();
+  const idle = () => app.getAttribute("data-test-script-state") === "notRunning";
+  if (idle()) return report();
+  const watch = new MutationObserver(() => {
+    if (idle()) { watch.disconnect(); report(); }
+  });
+  watch.observe(app, { attributes: true, attributeFilter: ["data-test-script-state"] });
 }
 """
 _query_check = st.components.v2.component("pme_query_check", js=_QUERY_CHECK_JS)
@@ -304,7 +314,13 @@ def _check_ignored_query(slot) -> None:
 def _slot(state: dict[str, Any]):
     """The run's one note area: the top of the main column, whichever container asks first."""
     if state["slot"] is None:
-        container = st._main.container()
+        # ``st._main`` follows the open ``with`` block (the sidebar, an expander), so the
+        # container is made with that stack set aside for a moment.
+        token = context_dg_stack.set(context_dg_stack.get()[:1])
+        try:
+            container = st._main.container()
+        finally:
+            context_dg_stack.reset(token)
         state["slot"] = (container, container.empty())
         _check_ignored_query(container)
     return state["slot"][1]
