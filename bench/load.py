@@ -80,7 +80,11 @@ def mixture_for(session: int) -> tuple[str, tuple[float, float]]:
 
 def problems_on(view: PageView) -> list[str]:
     found = [view.exception] if view.exception else []
-    found += [f"error shown: {body}" for body in view.alerts() if "Inference failed" in body or "Traceback" in body]
+    found += [
+        f"error shown: {body}"
+        for body in view.alerts()
+        if "failed inside the computation" in body or "Traceback" in body
+    ]
     return found
 
 

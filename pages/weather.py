@@ -46,6 +46,8 @@ for column, shown in zip(st.columns(3), weather.estimates(params, cloudy, temp, 
         help=f"Monte Carlo estimate from {n:,} draws (standard error {shown.standard_error:.3f}); "
         "below it, the exact value.",
     )
+    if shown.note:
+        column.warning(shown.note)
 show_provenance(outcome)
 
 st.subheader("The first draws, as the lecture prints them")

@@ -60,3 +60,11 @@ def test_impossible_numbers_cannot_be_entered():
     notes = texts(app.warning)
     assert "`p_cloudy=1.5` is outside 0 to 1" in notes and "`sales_sd=-1` is outside 0.5 to 100" in notes
     assert "exact 0.300" in metric(app, "P(cloudy)").delta
+
+
+def test_a_rare_weather_the_draws_never_made_is_named_beside_its_estimate():
+    # With P(cloudy) = 0.01, ten draws are usually all sunny: the estimate 0 has a sample
+    # standard error of 0, so only the exact value shows that the draws were too few.
+    app = open_page("weather", n="10", p_cloudy="0.01")
+    assert metric(app, "P(cloudy)").value == "0.000"
+    assert "P(cloudy) from 10 draws is 0.01 from the exact value" in texts(app.warning)

@@ -216,7 +216,9 @@ def link_problems(controls: list[Control], raw_values: dict[str, str], values: d
         problem = control.problem(raw)
         if problem:
             used = values.get(control.key, control.default)
-            problems.append(f"{literal(f'{control.key}={raw}')} {problem}; using {used!r} instead.")
+            # A text box's value is the user's own text, so it is quoted as data too.
+            shown = literal(used) if isinstance(control, Text) else repr(used)
+            problems.append(f"{literal(f'{control.key}={raw}')} {problem}; using {shown} instead.")
     return problems
 
 
