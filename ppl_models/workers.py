@@ -188,6 +188,7 @@ class _Worker:
         child_end.close()
         self._pss_mb: float | None = None
         self._rss_at_pss_mb = 0.0
+        self._ending = threading.Lock()
 
     def ready(self) -> bool:
         """Whether this idle worker can take a job.
@@ -235,14 +236,17 @@ class _Worker:
 
     def end(self) -> int | None:
         """Kill the worker if it still runs, wait until it is reaped, and return its exit
-        code (negative: the signal that stopped it)."""
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            if self.process.exitcode is None:
-                self.process.kill()
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            self.process.join(timeout=10)
-        self.connection.close()
-        return self.process.exitcode
+        code (negative: the signal that stopped it). Safe to call from two threads at once:
+        the pool's close() and the thread running the job may both end one worker."""
+        with self._ending:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                if self.process.exitcode is None:
+                    self.process.kill()
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                self.process.join(timeout=10)
+            if not self.connection.closed:
+                self.connection.close()
+            return self.process.exitcode
 
 
 class _DiedAtOnce(Exception):
@@ -435,11 +439,12 @@ class WorkerPool:
             if deadline is not None and now >= deadline:
                 raise RunCancelled(budget_message or f"Stopped after {budget_s:.0f} s.")
             wait = next_sample - now if deadline is None else min(next_sample, deadline) - now
-            if not worker.connection.poll(max(0.0, wait)):
-                continue
             try:
+                if not worker.connection.poll(max(0.0, wait)):
+                    continue
                 kind, payload = worker.connection.recv()
-            except _PIPE_GONE:
+            except (*_PIPE_GONE, ValueError):
+                # close() may end the worker, and close its pipe, while this thread polls it.
                 if self._closed:
                     raise RunCancelled("The server is shutting down.") from None
                 if was_idle and not heard and time.monotonic() - sent_at < DIED_AT_ONCE_S:
