@@ -3,7 +3,7 @@
 import pytest
 
 from tests.apptest_helpers import metric, open_page, texts
-from ui.controls import NOTE_HEADING, ignored_query_note, repeated_key_note
+from ui.link_notes import NOTE_HEADING, ignored_query_note, repeated_key_note
 from ui.text import escape, literal
 
 HOSTILE = "x`\n# Session expired\n[Log in again](http://evil.example)` :red[a] :material/warning: $x$"

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ppl_models.shapes import MAX_BYTES
+from ppl_models.shapes_cost import MAX_BYTES
 from tests.apptest_helpers import metric, open_page, texts
 from tests.test_shapes_cost import ISSUE_MESSAGE
 from ui.text import escape

@@ -7,9 +7,10 @@ import pyro.distributions as dist
 import pytest
 import torch
 
-from ppl_models import shapes
+from ppl_models import shapes, shapes_spec
 from ppl_models.errors import InferenceError
-from ppl_models.shapes import PlateSpec, ShapeError, ShapeSpec
+from ppl_models.shapes import ShapeError
+from ppl_models.shapes_spec import PlateSpec, ShapeSpec
 
 
 def pyro_directly(d, sample_shape, plates):
@@ -77,16 +78,16 @@ def test_shapes_equal_pyros_own(spec, reference):
 
 
 def test_the_lecture_presets():
-    expand = shapes.explore(shapes.PRESETS["mvn_expand"])
+    expand = shapes.explore(shapes_spec.PRESETS["mvn_expand"])
     assert (expand.batch_shape, expand.event_shape, expand.value_shape, expand.log_prob_shape) == (
         (5,),
         (3,),
         (5, 3),
         (5,),
     )
-    plate = shapes.explore(shapes.PRESETS["mvn_plate"])
+    plate = shapes.explore(shapes_spec.PRESETS["mvn_plate"])
     assert plate.site_value_shape == (5, 3) and plate.plate_dims == (("x_axis", 5, -1),)
-    nested = shapes.explore(shapes.PRESETS["nested_plates"])
+    nested = shapes.explore(shapes_spec.PRESETS["nested_plates"])
     assert nested.site_value_shape == (200, 320)
     assert nested.plate_dims == (("x_axis", 320, -1), ("y_axis", 200, -2))
     assert "x_axis dist" in nested.trace_table
@@ -128,7 +129,7 @@ def test_generated_code_reproduces_the_shapes():
 @pytest.mark.parametrize("text, message", [("5, x", "'x' is not a whole number"), ("0", "between 1 and 1000")])
 def test_bad_shapes_are_refused(text, message):
     with pytest.raises(InferenceError, match=message):
-        shapes.parse_shape(text)
+        shapes_spec.parse_shape(text)
 
 
 def test_huge_samples_are_refused():

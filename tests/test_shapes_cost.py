@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from ppl_models import shapes
+from ppl_models import shapes, shapes_cost, shapes_spec
 from ppl_models.errors import InferenceError
-from ppl_models.shapes import PlateSpec, ShapeSpec
+from ppl_models.shapes_spec import PlateSpec, ShapeSpec
 
 MB = 1_000_000
 
@@ -29,7 +29,7 @@ def _status_bytes(key: str) -> int:
 
 
 def _warm(family: str) -> None:
-    dependent = shapes.FAMILIES[family][1]
+    dependent = shapes_spec.FAMILIES[family][1]
     shapes.explore(ShapeSpec(family, (2, 2) if dependent else (2,), sample_shape=(2,), plates=(PlateSpec("a", 2),)))
 
 
@@ -96,23 +96,23 @@ GRID = [
 
 
 def test_every_grid_setting_is_allowed_and_close_to_the_bounds():
-    costs = [shapes.estimate_cost(spec) for spec in GRID]
-    assert all(cost.bytes <= shapes.MAX_BYTES and cost.operations <= shapes.MAX_OPERATIONS for cost in costs)
+    costs = [shapes_cost.estimate_cost(spec) for spec in GRID]
+    assert all(cost.bytes <= shapes_cost.MAX_BYTES and cost.operations <= shapes_cost.MAX_OPERATIONS for cost in costs)
     # The grid tests the estimate where it matters: near the bound, not only far below it.
-    assert sum(cost.bytes > shapes.MAX_BYTES / 4 for cost in costs) >= len(GRID) // 2
+    assert sum(cost.bytes > shapes_cost.MAX_BYTES / 4 for cost in costs) >= len(GRID) // 2
 
 
 @pytest.mark.parametrize("spec", GRID, ids=[f"{s.family}-{i}" for i, s in enumerate(GRID)])
 def test_the_estimate_bounds_the_measured_memory(spec):
     measured = measure(spec)
     assert measured["error"] == ""
-    assert shapes.estimate_cost(spec).bytes >= measured["growth"]
+    assert shapes_cost.estimate_cost(spec).bytes >= measured["growth"]
 
 
 if __name__ == "__main__":  # the figures for the report: python tests/test_shapes_cost.py [spec ...]
-    specs = [eval(arg, vars(shapes)) for arg in sys.argv[1:]] or GRID  # noqa: S307 - the developer's own input
+    specs = [eval(arg, vars(shapes_spec)) for arg in sys.argv[1:]] or GRID  # noqa: S307 - the developer's own input
     for spec in specs:
-        cost = shapes.estimate_cost(spec)
+        cost = shapes_cost.estimate_cost(spec)
         got = measure(spec)
         print(
             f"{cost.bytes / MB:9.1f} MB est {got['growth'] / MB:9.1f} MB measured "
@@ -136,15 +136,18 @@ def test_the_issues_link_is_refused_with_what_to_reduce():
 
 def test_the_suggested_settings_fit():
     for example in [(2, 1000), (1000, 45)]:
-        shapes.check(ShapeSpec("MultivariateNormal", example))
+        shapes_cost.check(ShapeSpec("MultivariateNormal", example))
     for just_over in [(3, 1000), (1000, 46)]:
         with pytest.raises(InferenceError, match="would need about"):
-            shapes.check(ShapeSpec("MultivariateNormal", just_over))
+            shapes_cost.check(ShapeSpec("MultivariateNormal", just_over))
 
 
 # Just over a bound, each in its own way: each must be refused before any tensor exists.
 JUST_OVER = [
-    (ShapeSpec("MultivariateNormal", (3, 1000)), "A batch of 3 MultivariateNormal covariances of 1,000 x 1,000 would need about 68 MB of memory"),
+    (
+        ShapeSpec("MultivariateNormal", (3, 1000)),
+        "A batch of 3 MultivariateNormal covariances of 1,000 x 1,000 would need about 68 MB of memory",
+    ),
     (ShapeSpec("MultivariateNormal", (1000,), plates=(PlateSpec("a", 210),)), "1.0 billion arithmetic operations"),
     (
         ShapeSpec("Categorical", (1000, 1000), plates=(PlateSpec("a", 1000, -2),)),
@@ -165,26 +168,26 @@ def test_a_setting_just_over_the_bound_is_refused_before_allocating(spec, messag
     assert measured["growth"] < 2 * MB
 
 
-@pytest.mark.parametrize("preset", sorted(shapes.PRESETS))
+@pytest.mark.parametrize("preset", sorted(shapes_spec.PRESETS))
 def test_the_lecture_presets_are_far_inside_the_bounds(preset):
-    cost = shapes.estimate_cost(shapes.PRESETS[preset])
-    assert cost.bytes < shapes.MAX_BYTES / 5 and cost.operations < shapes.MAX_OPERATIONS / 20
+    cost = shapes_cost.estimate_cost(shapes_spec.PRESETS[preset])
+    assert cost.bytes < shapes_cost.MAX_BYTES / 5 and cost.operations < shapes_cost.MAX_OPERATIONS / 20
 
 
 def test_aligned_plates_count_once():
     # A plate on a batch dim of its own size adds no numbers: 1,000 draws, not 1,000,000.
     spec = ShapeSpec("Poisson", (1000,), plates=(PlateSpec("a", 1000),))
-    assert shapes.numbers_drawn(spec) == 1000
+    assert shapes_cost.numbers_drawn(spec) == 1000
     assert shapes.explore(spec).site_value_shape == (1000,)
 
 
 @pytest.mark.parametrize("name", ["a b", "x", "1st", "", "`x`", "[a](http://e)", "a" * 33])
 def test_plate_names_must_be_short_identifiers(name):
     with pytest.raises(InferenceError, match="must be a short identifier"):
-        shapes.check(ShapeSpec("Normal", (), plates=(PlateSpec(name, 2),)))
+        shapes_cost.check(ShapeSpec("Normal", (), plates=(PlateSpec(name, 2),)))
 
 
 def test_explore_reports_its_progress_at_the_start_and_the_end():
     seen = []
-    shapes.explore(shapes.PRESETS["mvn_plate"], progress=seen.append)
+    shapes.explore(shapes_spec.PRESETS["mvn_plate"], progress=seen.append)
     assert [(p.stage, p.done, p.total) for p in seen] == [("building", 0, 2), ("tracing", 1, 2), ("tracing", 2, 2)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ppl_models import shapes
+from ppl_models import shapes_spec
 from ppl_models.errors import InferenceError
+from ppl_models.shapes_cost import check
 from ui.controls import Choice, Control, Slider, Text, render
 
 PLATE_NAMES = ("x_axis", "y_axis", "z_axis")
@@ -28,7 +29,7 @@ DISTRIBUTION: list[Control] = [
     Choice(
         "family",
         "Distribution",
-        tuple(shapes.FAMILIES),
+        tuple(shapes_spec.FAMILIES),
         (),
         "Normal",
         "Which distribution to build; its parameters are filled with simple values.",
@@ -51,7 +52,7 @@ def plate_controls(index: int) -> list[Control]:
             f"plate{index + 1}_size",
             f"plate {name!r}: size",
             1,
-            shapes.MAX_DIM,
+            shapes_spec.MAX_DIM,
             5,
             1,
             "How many independent copies along this plate's dim.",
@@ -69,7 +70,7 @@ def plate_controls(index: int) -> list[Control]:
     ]
 
 
-def _preset_values(spec: shapes.ShapeSpec) -> dict:
+def _preset_values(spec: shapes_spec.ShapeSpec) -> dict:
     values = {
         "family": spec.family,
         "param_shape": ", ".join(map(str, spec.param_shape)),
@@ -95,11 +96,11 @@ def apply_preset(page: str) -> None:
     own_settings = any(c.key in st.query_params for c in DISTRIBUTION)
     if preset == "none" or (applied is None and own_settings):
         return
-    st.session_state.update(_preset_values(shapes.PRESETS[preset]))
+    st.session_state.update(_preset_values(shapes_spec.PRESETS[preset]))
     st.rerun()
 
 
-def shape_spec(page: str) -> tuple[shapes.ShapeSpec | None, str]:
+def shape_spec(page: str) -> tuple[shapes_spec.ShapeSpec | None, str]:
     """The setting the controls describe, or None and why not, in plain words (which may
     quote the student's own text: show it escaped)."""
     values = render(DISTRIBUTION, page)
@@ -108,20 +109,22 @@ def shape_spec(page: str) -> tuple[shapes.ShapeSpec | None, str]:
         plate = render(plate_controls(index), page)
         dim = plate[f"plate{index + 1}_dim"]
         plates.append(
-            shapes.PlateSpec(PLATE_NAMES[index], plate[f"plate{index + 1}_size"], None if dim == "auto" else int(dim))
+            shapes_spec.PlateSpec(
+                PLATE_NAMES[index], plate[f"plate{index + 1}_size"], None if dim == "auto" else int(dim)
+            )
         )
     try:
         expand = values["expand"].strip()
-        spec = shapes.ShapeSpec(
+        spec = shapes_spec.ShapeSpec(
             family=values["family"],
-            param_shape=shapes.parse_shape(values["param_shape"]),
-            expand=shapes.parse_shape(expand) if expand else None,
+            param_shape=shapes_spec.parse_shape(values["param_shape"]),
+            expand=shapes_spec.parse_shape(expand) if expand else None,
             to_event=values["to_event"],
-            sample_shape=shapes.parse_shape(values["sample_shape"]),
+            sample_shape=shapes_spec.parse_shape(values["sample_shape"]),
             plates=tuple(plates),
         )
         # Refused here, before a run is queued: the message says what to make smaller.
-        shapes.check(spec)
+        check(spec)
     except InferenceError as error:
         return None, str(error)
     return spec, ""
