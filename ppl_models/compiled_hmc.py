@@ -39,6 +39,11 @@ Tensors = dict[str, torch.Tensor]
 # One per chain is the most a run needs (each chain settles on its own step size); the
 # cap keeps a pathological run from tracing without end.
 MAX_WHOLE_TRAJECTORIES = 8
+# A traced trajectory holds its unrolled graph: about 0.65 MB a leapfrog step (100 steps
+# took a worker 65 MB past its 200 MB budget). Longer trajectories, and traces past the
+# total, run the one-step graph in a loop: the same arithmetic, a little slower.
+MAX_UNROLLED_STEPS = 32
+MAX_UNROLLED_STEPS_TOTAL = 64
 
 
 class CompiledLeapfrog:
@@ -98,6 +103,14 @@ class CompiledLeapfrog:
 
         return steps
 
+    def _may_unroll(self, num_steps: int) -> bool:
+        unrolled = sum(self._whole_trajectories)
+        return (
+            len(self._whole_trajectories) < MAX_WHOLE_TRAJECTORIES
+            and num_steps <= MAX_UNROLLED_STEPS
+            and unrolled + num_steps <= MAX_UNROLLED_STEPS_TOTAL
+        )
+
     def trajectory(
         self,
         z: Tensors,
@@ -124,7 +137,7 @@ class CompiledLeapfrog:
         constants = (half_step, full_step, inverse_mass)
         with torch.no_grad():
             whole = self._whole_trajectories.get(num_steps)
-            if whole is None and settled and len(self._whole_trajectories) < MAX_WHOLE_TRAJECTORIES:
+            if whole is None and settled and self._may_unroll(num_steps):
                 whole = torch.jit.trace(self._unrolled(num_steps), (*constants, *state), check_trace=False)
                 self._whole_trajectories[num_steps] = whole
             if whole is not None:
