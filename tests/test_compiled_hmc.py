@@ -6,7 +6,7 @@ import pytest
 import torch
 from pyro.infer import HMC, MCMC
 
-from ppl_models.compiled_hmc import CompiledTrajectoryHMC
+from ppl_models.compiled_hmc import MAX_UNROLLED_STEPS, CompiledTrajectoryHMC
 from ppl_models.guard import inference_guard
 from ppl_models.scale import scale
 
@@ -38,6 +38,19 @@ def test_lecture_model_draws_equal_pyros_hmc(guess, measurement, seed, samples, 
     assert list(kernel._leapfrog._whole_trajectories) == [kernel.num_steps]
     assert torch.equal(got["weight"], expected["weight"])
     assert kernel.step_size == pyro_kernel.step_size
+
+
+def test_a_long_trajectory_loops_the_one_step_graph_with_the_same_draws():
+    # 40 unrolled steps would hold about 26 MB of traced graph in a worker; past the cap the
+    # one-step graph runs in a loop, which must not change a single draw.
+    args = (torch.tensor(10.0), torch.tensor(1.0), torch.tensor(0.75))
+    model = _conditioned_scale(14.0)
+    options = dict(step_size=0.1, num_steps=MAX_UNROLLED_STEPS + 8, adapt_step_size=False)
+    expected, _ = _draws(HMC, model, args, 2, 60, 20, **options)
+    got, kernel = _draws(CompiledTrajectoryHMC, model, args, 2, 60, 20, **options)
+    assert kernel.compiled
+    assert kernel._leapfrog._whole_trajectories == {}
+    assert torch.equal(got["weight"], expected["weight"])
 
 
 def _several_sites(data):
