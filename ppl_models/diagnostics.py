@@ -2,7 +2,11 @@
 
 The estimators are Pyro's own (:func:`pyro.ops.stats.effective_sample_size`,
 :func:`~pyro.ops.stats.split_gelman_rubin`, :func:`~pyro.ops.stats.autocorrelation`);
-this module only shapes their inputs and turns their numbers into advice.
+this module only shapes their inputs and turns their numbers into advice. One step is
+restated: Pyro 1.9.2 takes the running minimum of the autocorrelation sums through an
+N x N matrix (``pyro.ops.stats._cummin``), which for 4 chains of 5,000 draws held 150 MB
+and for one chain of 20,000 draws 2.3 GB; :func:`pyro_effective_sample_size` is Pyro's
+estimator line for line with ``torch.cummin`` there, and a test holds it equal to Pyro's.
 """
 
 from __future__ import annotations
@@ -58,6 +62,30 @@ def ess_cap(total_draws: int) -> float:
     return total_draws * math.log10(max(total_draws, 2))
 
 
+def pyro_effective_sample_size(draws: torch.Tensor) -> torch.Tensor:
+    """:func:`pyro.ops.stats.effective_sample_size` of ``draws`` shaped ``(chains, draws)``
+    (Geyer's initial monotone sequence, as in Stan), in memory linear in the draws."""
+    series = draws.transpose(0, 1)  # N x C, as Pyro arranges it
+    n, chains = series.shape
+    gamma_k_c = stats.autocovariance(series, dim=0)
+    var_within = series.var(dim=0).mean(dim=0)
+    var_estimator = (n - 1) / n * var_within
+    if chains > 1:
+        var_estimator = var_estimator + series.mean(dim=0).var(dim=0)
+    else:
+        var_within = var_estimator
+    rho_k = (var_estimator - var_within + gamma_k_c.mean(dim=1)) / var_estimator
+    rho_k[0] = 1
+    pairs = rho_k if n % 2 == 0 else rho_k[:-1]
+    pairs = pairs.reshape(n // 2, 2).sum(dim=1)
+    if pairs.size(0) > 1:
+        monotone = torch.cummin(pairs[1:].clamp(min=0), dim=0).values
+        tau = -1 + 2 * pairs[0] + 2 * monotone.sum(dim=0)
+    else:
+        tau = -1 + 2 * pairs[0]
+    return chains * n / tau
+
+
 def effective_sample_size(draws: np.ndarray) -> float:
     """ESS of ``draws`` shaped ``(chains, draws)``, capped at ``N log10 N``.
 
@@ -68,7 +96,7 @@ def effective_sample_size(draws: np.ndarray) -> float:
     total = draws.size
     if total < 4 or np.ptp(draws) == 0:
         return float(total) if total and np.ptp(draws) > 0 else 1.0
-    ess = float(stats.effective_sample_size(torch.as_tensor(draws, dtype=torch.float64), 0, 1))
+    ess = float(pyro_effective_sample_size(torch.as_tensor(draws, dtype=torch.float64)))
     cap = ess_cap(total)
     if not math.isfinite(ess) or ess <= 0 or ess > cap:
         return cap
