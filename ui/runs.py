@@ -53,7 +53,13 @@ FAILED = (
     "Try a less extreme setting."
 )
 
-STAGE_WORDS = {"warmup": "warming up", "sampling": "sampling", "optimizing": "optimizing"}
+STAGE_WORDS = {
+    "warmup": "warming up",
+    "sampling": "sampling",
+    "optimizing": "optimizing",
+    "building": "building the distribution",
+    "tracing": "tracing the model",
+}
 
 
 @dataclass(frozen=True)
