@@ -6,28 +6,16 @@ is per process and never goes down), after a tiny warm-up fit that pays torch's 
 Pyro's one-off costs, as a worker has paid them before its first job.
 """
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import torch
 
 from ppl_models import gmm, gmm_data
+from tests.memory_helpers import run_measured
 
-ROOT = Path(__file__).resolve().parent.parent
 BOUND_MB = 60
 
-CHILD = """
-import json, resource, sys
-import torch
-torch.set_num_threads(1)
+JOB = """
 from ppl_models import gmm, gmm_data
 from ppl_models.gmm import GmmPrior, GmmSettings
-
-def peak_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 gmm.fit_map(gmm.LECTURE_DATA, GmmPrior(), GmmSettings(inits=5, steps=3))
 baseline = peak_mb()
@@ -43,19 +31,7 @@ print(json.dumps(peaks))
 
 
 def test_the_largest_fit_adds_less_than_the_bound_and_more_steps_add_almost_nothing():
-    # The C allocator's tuning variables would hide what a default worker does.
-    env = {name: value for name, value in os.environ.items() if not name.startswith("MALLOC_")}
-    env["PYTHONPATH"] = str(ROOT)
-    done = subprocess.run(
-        [sys.executable, "-c", CHILD, str(gmm.MAX_STEPS)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=env,
-        cwd=ROOT,
-        check=True,
-    )
-    few_steps, all_steps = json.loads(done.stdout.strip().splitlines()[-1])
+    few_steps, all_steps = run_measured(JOB, gmm.MAX_STEPS)
     assert few_steps < BOUND_MB
     assert all_steps < BOUND_MB
     # Only the recorded loss and parameter paths grow with the steps: under 1 kB a step.
