@@ -29,8 +29,8 @@ import pyro.distributions as dist  # noqa: E402
 import torch  # noqa: E402
 from pyro.infer import HMC, MCMC  # noqa: E402
 
-from ppl_models.diagnostics import effective_sample_size  # noqa: E402
-from ppl_models.mcmc import McmcSettings  # noqa: E402
+from ppl_models.engine.diagnostics import effective_sample_size  # noqa: E402
+from ppl_models.engine.mcmc import McmcSettings  # noqa: E402
 from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight  # noqa: E402
 
 

@@ -21,8 +21,8 @@ import pyro  # noqa: E402
 import pyro.distributions as dist  # noqa: E402
 
 from ppl_models import weather  # noqa: E402
-from ppl_models.counterfactual import run_counterfactual  # noqa: E402
-from ppl_models.sampling import run_likelihood_weighting  # noqa: E402
+from ppl_models.engine.counterfactual import run_counterfactual  # noqa: E402
+from ppl_models.engine.sampling import run_likelihood_weighting  # noqa: E402
 from ppl_models.weather import WeatherParams, ice_cream_sales  # noqa: E402
 
 LOOP_DAYS = 5_000

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ppl_models import causal, weather
-from ppl_models.graphs import intervened_graph, model_graph
+from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels
 from ui.controls import render
 from ui.runs import cached_run, show_provenance

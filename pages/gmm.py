@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models import gmm, gmm_data
-from ppl_models.mcmc import McmcSettings
+from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, panels
 from ui.gmm_controls import data_source, fit_settings
 from ui.runs import LiveSlot, cached_run, show_provenance

@@ -12,7 +12,8 @@ import multiprocessing.spawn
 
 import torch
 
-from ppl_models import gmm, mcmc, scale, svi
+from ppl_models import gmm, scale
+from ppl_models.engine import mcmc, svi
 
 torch.set_num_threads(1)
 

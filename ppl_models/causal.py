@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ppl_models import weather
-from ppl_models.counterfactual import run_counterfactual
-from ppl_models.errors import InferenceError
-from ppl_models.sampling import WeightedDraws, run_likelihood_weighting
+from ppl_models.engine.counterfactual import run_counterfactual
+from ppl_models.engine.runtime.errors import InferenceError
+from ppl_models.engine.sampling import WeightedDraws, run_likelihood_weighting
 from ppl_models.weather import WeatherParams, ice_cream_sales
 
 WEATHERS = ("cloudy", "sunny", "unknown")

@@ -38,12 +38,12 @@ from pyro import poutine
 from pyro.infer import config_enumerate, infer_discrete
 from pyro.infer.autoguide import AutoDelta
 
-from ppl_models.errors import InferenceError
+from ppl_models.engine.mcmc import McmcResult, McmcSettings, run_mcmc
+from ppl_models.engine.runtime.errors import InferenceError
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.runtime.progress import ProgressCallback
+from ppl_models.engine.svi import SviResult, SviSettings, run_svi
 from ppl_models.gmm_data import DataError, SyntheticData, as_array, check_data
-from ppl_models.guard import inference_guard
-from ppl_models.mcmc import McmcResult, McmcSettings, run_mcmc
-from ppl_models.progress import ProgressCallback
-from ppl_models.svi import SviResult, SviSettings, run_svi
 
 LECTURE_DATA = (0.0, 1.0, 10.0, 11.0, 12.0)
 MAX_K = 6

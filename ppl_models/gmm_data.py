@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 
 MAX_POINTS = 100_000
 

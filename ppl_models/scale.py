@@ -28,12 +28,12 @@ import pyro.distributions as dist
 import torch
 from torch.distributions import constraints
 
-from ppl_models import diagnostics
-from ppl_models.errors import InferenceError
+from ppl_models.engine import diagnostics
+from ppl_models.engine.mcmc import McmcResult, McmcSettings, run_mcmc
+from ppl_models.engine.runtime.errors import InferenceError
+from ppl_models.engine.runtime.progress import ProgressCallback
+from ppl_models.engine.svi import SviResult, SviSettings, run_svi
 from ppl_models.exact import Normal
-from ppl_models.mcmc import McmcResult, McmcSettings, run_mcmc
-from ppl_models.progress import ProgressCallback
-from ppl_models.svi import SviResult, SviSettings, run_svi
 
 
 @dataclass(frozen=True)

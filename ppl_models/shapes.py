@@ -20,9 +20,9 @@ import pyro.distributions as dist
 import torch
 from pyro import poutine
 
-from ppl_models.errors import InferenceError
-from ppl_models.guard import inference_guard
-from ppl_models.progress import Progress, ProgressCallback
+from ppl_models.engine.runtime.errors import InferenceError
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.runtime.progress import Progress, ProgressCallback
 from ppl_models.shapes_cost import check
 from ppl_models.shapes_spec import FAMILIES, SITE_NAME, ShapeSpec
 

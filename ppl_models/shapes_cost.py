@@ -15,7 +15,7 @@ import math
 import re
 from dataclasses import dataclass
 
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.shapes_spec import FAMILIES, SITE_NAME, PlateSpec, ShapeSpec
 
 # What one shapes setting may cost. A worker is sized at 200 MB and idles at about 155 MB

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 
 # family -> (parameter names, whether the parameter's last dim is the event/categories)
 FAMILIES = {

@@ -34,7 +34,7 @@ import pyro.distributions as dist
 import torch
 from pyro.distributions.transforms import AffineTransform
 
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.exact import Normal
 
 SITES = ("cloudy", "temp", "ice_cream")
@@ -296,7 +296,7 @@ def sales_density(params: WeatherParams, grid: np.ndarray) -> np.ndarray:
 
 def simulate(params: WeatherParams, num_draws: int, seed: int, device: str = "auto"):
     """Draw ``num_draws`` days at once (one ``pyro.plate``), as the lecture's loop would one by one."""
-    from ppl_models.sampling import run_likelihood_weighting
+    from ppl_models.engine.sampling import run_likelihood_weighting
 
     params.check()
     return run_likelihood_weighting(ice_cream_sales, params.as_args(), num_draws, seed, device=device)

@@ -4,7 +4,7 @@ import re
 import threading
 import time
 
-from ppl_models.guard import inference_guard
+from ppl_models.engine.runtime.guard import inference_guard
 from tests.apptest_helpers import open_page
 from ui import capacity
 

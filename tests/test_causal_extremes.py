@@ -20,7 +20,7 @@ from scipy import integrate, special, stats
 
 from ppl_models import causal, weather
 from ppl_models.causal import CausalQuestion
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.weather import WeatherParams
 
 # Each slider's ends, from ui/weather_controls.py; P(cloudy) also one step inside each end.

@@ -6,8 +6,8 @@ import pytest
 import torch
 from pyro.infer import HMC, MCMC
 
-from ppl_models.compiled_hmc import MAX_UNROLLED_STEPS, CompiledTrajectoryHMC
-from ppl_models.guard import inference_guard
+from ppl_models.engine.compiled_hmc import MAX_UNROLLED_STEPS, CompiledTrajectoryHMC
+from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.scale import scale
 
 

@@ -9,10 +9,10 @@ import threading
 
 import numpy as np
 
-from ppl_models.graphs import model_graph
-from ppl_models.mcmc import McmcSettings
+from ppl_models.engine.graphs import model_graph
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.svi import SviSettings
 from ppl_models.scale import ScaleQuery, infer_weight, scale
-from ppl_models.svi import SviSettings
 
 JOBS = [
     (ScaleQuery(), McmcSettings(kernel="nuts", num_samples=150, warmup_steps=50, seed=1)),
@@ -62,7 +62,7 @@ def test_concurrent_fits_equal_their_solo_results():
 def test_the_guard_counts_the_runs_holding_or_queued_for_it():
     import threading
 
-    from ppl_models.guard import inference_guard, runs_in_progress
+    from ppl_models.engine.runtime.guard import inference_guard, runs_in_progress
 
     inside, release = threading.Event(), threading.Event()
 
@@ -96,7 +96,7 @@ def test_runs_leave_no_traced_functions_behind():
     import torch
 
     from ppl_models import gmm
-    from ppl_models.mcmc import McmcSettings
+    from ppl_models.engine.mcmc import McmcSettings
     from ppl_models.scale import ScaleQuery, infer_weight
 
     for shift in (0.0, 1.0):

@@ -5,7 +5,7 @@ import pytest
 import torch
 from pyro.ops import stats
 
-from ppl_models.diagnostics import pyro_effective_sample_size
+from ppl_models.engine.diagnostics import pyro_effective_sample_size
 
 
 def _series(kind: str, chains: int, n: int) -> torch.Tensor:

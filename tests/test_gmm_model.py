@@ -9,9 +9,9 @@ from pyro.infer import TraceEnum_ELBO
 from pyro.infer.autoguide import AutoDelta, init_to_value
 
 from ppl_models import gmm, gmm_data
+from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.gmm import LECTURE_DATA, GmmPrior, GmmSettings
 from ppl_models.gmm_data import SyntheticData
-from ppl_models.mcmc import McmcSettings
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,7 @@
 
 import pytest
 
-from ppl_models import machine, workers
+from ppl_models.engine.runtime import machine, workers
 
 
 @pytest.mark.parametrize(

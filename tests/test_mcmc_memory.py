@@ -11,7 +11,7 @@ from tests.memory_helpers import run_measured
 BOUND_MB = 40
 
 JOB = """
-from ppl_models.mcmc import McmcSettings
+from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.scale import ScaleQuery, infer_weight
 
 kernel, samples, warmup, steps, adapt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]

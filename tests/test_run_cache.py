@@ -35,7 +35,7 @@ def test_bytes_bound_evicts_the_least_recent_results():
 
 
 def test_result_size_counts_arrays_inside_dataclasses_once():
-    from ppl_models.progress import Progress
+    from ppl_models.engine.runtime.progress import Progress
 
     draws = np.zeros(10_000)
     report = Progress("sampling", 1, 2, partial={"weight": draws, "same": draws})
@@ -87,7 +87,7 @@ def test_failures_are_not_cached():
 
 
 def test_time_queued_behind_other_runs_is_kept_apart_from_the_compute_time():
-    from ppl_models.guard import inference_guard
+    from ppl_models.engine.runtime.guard import inference_guard
 
     cache = RunCache()
     holding = threading.Event()

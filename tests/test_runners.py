@@ -10,12 +10,12 @@ import pyro.distributions as dist
 import pytest
 import torch
 
-from ppl_models import diagnostics
-from ppl_models.device import GPU_MIN_ELEMENTS, resolve_device
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.mcmc import McmcSettings, run_mcmc
+from ppl_models.engine import diagnostics
+from ppl_models.engine.device import GPU_MIN_ELEMENTS, resolve_device
+from ppl_models.engine.mcmc import McmcSettings, run_mcmc
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.svi import SviSettings, run_svi
 from ppl_models.scale import ScaleQuery, infer_weight, scale, scale_guide
-from ppl_models.svi import SviSettings, run_svi
 
 SMALL = McmcSettings(kernel="nuts", num_samples=200, warmup_steps=100)
 ARGS = (10.0, 1.0, 0.75)

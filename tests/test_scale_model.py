@@ -5,9 +5,9 @@ import math
 import numpy as np
 import pytest
 
-from ppl_models.mcmc import McmcSettings
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.svi import SviSettings
 from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight, pyro_code
-from ppl_models.svi import SviSettings
 
 SETTINGS = [
     ScaleQuery(),  # the lecture's: guess 10, prior sd 1, noise 0.75, measurement 14

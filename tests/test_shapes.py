@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from ppl_models import shapes, shapes_spec
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.shapes import ShapeError
 from ppl_models.shapes_spec import PlateSpec, ShapeSpec
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ppl_models import shapes, shapes_cost, shapes_spec
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.shapes_spec import PlateSpec, ShapeSpec
 
 MB = 1_000_000

@@ -4,6 +4,7 @@ from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT, run_async
 from ui import warmup
+from ui.capacity import WORKER_PRELOAD
 from ui.run_cache import SHARED
 from ui.runs import cache_key
 
@@ -21,9 +22,9 @@ def test_warm_up_makes_every_default_page_a_cache_hit():
 
 
 def test_with_workers_the_warm_up_runs_their_jobs_there_and_fills_the_same_keys(monkeypatch):
-    from ppl_models.workers import WorkerPool
+    from ppl_models.engine.runtime.workers import WorkerPool
 
-    pool = WorkerPool(processes=2)
+    pool = WorkerPool(processes=2, preload=WORKER_PRELOAD)
     sent = []
     real_run = pool.run
     monkeypatch.setattr(

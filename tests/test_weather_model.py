@@ -8,7 +8,7 @@ from scipy import integrate, stats
 
 from ppl_models import causal, weather
 from ppl_models.causal import CausalQuestion
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.weather import WeatherParams
 
 SETTINGS = [

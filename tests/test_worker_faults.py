@@ -13,10 +13,9 @@ import time
 import numpy as np
 import pytest
 
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.mcmc import McmcSettings
-from ppl_models.scale import ScaleQuery, infer_weight
-from ppl_models.workers import (
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.workers import (
     WORKER_BUDGET_MB,
     JobFailed,
     WorkerPool,
@@ -25,6 +24,8 @@ from ppl_models.workers import (
     memory_limit_mb,
     over_memory_message,
 )
+from ppl_models.scale import ScaleQuery, infer_weight
+from ui.capacity import WORKER_PRELOAD
 
 SHORT = McmcSettings(num_samples=200, warmup_steps=50)
 LONG = McmcSettings(kernel="nuts", num_samples=5000, warmup_steps=2000, num_chains=4)
@@ -61,7 +62,7 @@ def raise_unpicklable():
 
 @pytest.fixture(scope="module")
 def pool():
-    pool = WorkerPool(processes=2)
+    pool = WorkerPool(processes=2, preload=WORKER_PRELOAD)
     yield pool
     pool.close()
 
@@ -147,7 +148,7 @@ def test_idle_workers_that_died_are_replaced_not_reused(pool, attempt):
 
 
 def test_a_send_that_fails_on_a_worker_taken_from_idle_is_retried_on_a_new_one(pool, monkeypatch):
-    from ppl_models import workers
+    from ppl_models.engine.runtime import workers
 
     pool.start()
     victim = pool._idle[-1]
@@ -207,7 +208,7 @@ def test_an_exception_that_cannot_be_sent_back_still_ends_in_an_error(pool):
 
 
 def test_a_closed_pool_stops_its_runs_quietly():
-    pool = WorkerPool(processes=1)
+    pool = WorkerPool(processes=1, preload=WORKER_PRELOAD)
     pool.start()
     pids = [worker.process.pid for worker in pool._idle]
     failure = []

@@ -15,7 +15,7 @@ import pytest
 from bench.app_server import RunningServer, start_server
 from bench.load import MEASUREMENT, check_scale
 from bench.session_client import AppSession
-from ppl_models.workers import died_message
+from ppl_models.engine.runtime.workers import died_message
 from tests.conftest import run_async
 from ui.text import escape
 

@@ -5,17 +5,18 @@ import threading
 import numpy as np
 import pytest
 
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.mcmc import McmcSettings
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.workers import WorkerPool
 from ppl_models.scale import ScaleQuery, infer_weight
-from ppl_models.workers import WorkerPool
+from ui.capacity import WORKER_PRELOAD
 
 SHORT = McmcSettings(num_samples=200, warmup_steps=50)
 
 
 @pytest.fixture(scope="module")
 def pool():
-    return WorkerPool(processes=2)
+    return WorkerPool(processes=2, preload=WORKER_PRELOAD)
 
 
 def test_a_worker_gives_the_in_process_result_bit_for_bit(pool):
@@ -76,7 +77,7 @@ def test_a_worker_does_not_rerun_the_parents_main_script(tmp_path, monkeypatch):
     page_as_main.__file__ = str(script)
     page_as_main.__spec__ = None
     monkeypatch.setitem(sys.modules, "__main__", page_as_main)
-    fresh_pool = WorkerPool(processes=1)
+    fresh_pool = WorkerPool(processes=1, preload=WORKER_PRELOAD)
     fresh_pool.start()
     monkeypatch.undo()
     result = fresh_pool.run(infer_weight, (ScaleQuery(measurement=12.5), SHORT))

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import threading
 
-from ppl_models.guard import runs_in_progress
-from ppl_models.workers import WorkerPool, default_processes
+from ppl_models.engine.runtime.guard import runs_in_progress
+from ppl_models.engine.runtime.workers import WorkerPool, default_processes
 
 # A live chart frame costs tens of milliseconds of plotly work under the GIL. Alone, a
 # run can afford one every report; while other runs wait for the server, the frames
 # would slow the very runs they wait for, so they thin out.
 LIVE_FRAME_INTERVAL_S = 0.15
 BUSY_LIVE_FRAME_INTERVAL_S = 1.0
+
+# Imported once by the workers' forkserver: a small run of every kind, so each worker
+# starts warm and shares what those runs initialised.
+WORKER_PRELOAD = ("ppl_models._forkserver_warmup",)
 
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()
@@ -26,7 +30,7 @@ def worker_pool() -> WorkerPool | None:
     global _pool
     with _pool_lock:
         if _pool is None and default_processes() > 0:
-            _pool = WorkerPool(default_processes())
+            _pool = WorkerPool(default_processes(), preload=WORKER_PRELOAD)
         return _pool
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import streamlit as st
 
-from ppl_models import mcmc, svi
+from ppl_models.engine import mcmc, svi
 from ui.controls import Choice, Control, Slider, Toggle, render
 from ui.panels import device_preference
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ppl_models.diagnostics import Advice, ChainStats, SiteSummary
-from ppl_models.graphs import model_graph
-from ppl_models.mcmc import McmcResult
-from ppl_models.svi import SviResult
+from ppl_models.engine.diagnostics import Advice, ChainStats, SiteSummary
+from ppl_models.engine.graphs import model_graph
+from ppl_models.engine.mcmc import McmcResult
+from ppl_models.engine.svi import SviResult
 from ui import charts
 from ui.runs import cached_run
 from ui.text import escape

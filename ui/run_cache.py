@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from ppl_models.guard import queued_seconds, start_queue_clock
+from ppl_models.engine.runtime.guard import queued_seconds, start_queue_clock
 
 WAIT_POLL_S = 0.2
 

@@ -18,8 +18,8 @@ from typing import Any
 
 import streamlit as st
 
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.progress import Progress
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.progress import Progress
 from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
 from ui.run_cache import SHARED, CachedValue
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from ppl_models import shapes_spec
-from ppl_models.errors import InferenceError
+from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.shapes_cost import check
 from ui.controls import Choice, Control, Slider, Text, render
 

@@ -12,8 +12,9 @@ import logging
 import os
 import threading
 
-from ppl_models import causal, gmm, mcmc, scale, weather
-from ppl_models.errors import InferenceError, RunCancelled
+from ppl_models import causal, gmm, scale, weather
+from ppl_models.engine import mcmc
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ui.capacity import worker_pool
 from ui.run_cache import SHARED
 from ui.runs import cache_key, reports_progress

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ppl_models import causal
-from ppl_models.sampling import MAX_DRAWS
+from ppl_models.engine.sampling import MAX_DRAWS
 from ppl_models.weather import WeatherParams
 from ui.controls import Choice, Control, Slider, render
 

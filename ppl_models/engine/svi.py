@@ -27,11 +27,11 @@ from pyro.infer import (
 )
 from pyro.infer.util import zero_grads
 
-from ppl_models.device import resolve_device
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.guard import inference_guard
-from ppl_models.progress import Progress, ProgressCallback
-from ppl_models.tensors import observations_on, to_device
+from ppl_models.engine.device import resolve_device
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.runtime.progress import Progress, ProgressCallback
+from ppl_models.engine.tensors import observations_on, to_device
 
 ELBOS = {
     "trace": "Trace_ELBO: Monte Carlo estimate of the whole ELBO",

@@ -12,8 +12,8 @@ from typing import Any
 import pyro
 import torch
 
-from ppl_models.guard import inference_guard
-from ppl_models.tensors import observations_on, to_device
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.tensors import observations_on, to_device
 
 
 def model_graph(

@@ -23,10 +23,10 @@ import numpy as np
 import pyro
 import torch
 
-from ppl_models.device import resolve_device
-from ppl_models.errors import InferenceError
-from ppl_models.guard import inference_guard
-from ppl_models.tensors import observations_on, to_device
+from ppl_models.engine.device import resolve_device
+from ppl_models.engine.runtime.errors import InferenceError
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.tensors import observations_on, to_device
 
 MAX_DRAWS = 100_000
 PLATE = "draws"

@@ -31,16 +31,13 @@ import signal
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ppl_models import guard, machine
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.progress import ProgressCallback
-
-# Imported once in the forkserver, so that every worker starts with them loaded and warm.
-PRELOAD = ["ppl_models._forkserver_warmup"]
+from ppl_models.engine.runtime import guard, machine
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.progress import ProgressCallback
 
 # How often the parent reads a running worker's memory. One read of smaps_rollup costs
 # well under a millisecond; a run allocating fast still has to pass the limit between
@@ -257,22 +254,25 @@ class WorkerPool:
     """At most ``processes`` jobs at once, on long-lived workers forked from one forkserver.
 
     Workers live on between jobs. They are forked from a forkserver that has already run
-    one small job of every kind (``ppl_models._forkserver_warmup``), so no worker pays a
+    one small job of every kind (the caller's ``preload``), so no worker pays a
     process's one-off costs, and a worker whose job is stopped (it may be deep in a
     sampler) is simply killed and replaced.
     """
 
-    def __init__(self, processes: int):
+    def __init__(self, processes: int, preload: Sequence[str] = ()):
+        """:param preload: modules the forkserver imports once, before it forks any worker,
+        so that every worker starts with them loaded and warm; the caller names them
+        (the runtime knows no lecture)."""
         self.processes = processes
         self._context = multiprocessing.get_context("forkserver")
         # Python 3.11's forkserver imports its preload with the sys.path of a bare
         # ``python -c`` (the working directory), not the server's, and swallows the
         # ImportError: the workers would then each import torch for themselves.
-        root = str(Path(__file__).resolve().parent.parent)
+        root = str(Path(__file__).resolve().parents[3])
         paths = os.environ.get("PYTHONPATH", "").split(os.pathsep)
         if root not in paths:
             os.environ["PYTHONPATH"] = os.pathsep.join([root, *filter(None, paths)])
-        self._context.set_forkserver_preload(PRELOAD)
+        self._context.set_forkserver_preload(list(preload))
         self._slots = threading.BoundedSemaphore(processes)
         self._idle: list[_Worker] = []
         self._busy: set[_Worker] = set()

@@ -19,13 +19,13 @@ import pyro
 import torch
 from pyro.infer import HMC, MCMC, NUTS
 
-from ppl_models import diagnostics
-from ppl_models.compiled_hmc import CompiledTrajectoryHMC
-from ppl_models.device import resolve_device
-from ppl_models.errors import InferenceError, RunCancelled
-from ppl_models.guard import inference_guard
-from ppl_models.progress import Progress, ProgressCallback
-from ppl_models.tensors import observations_on, scalar_views, to_device
+from ppl_models.engine import diagnostics
+from ppl_models.engine.compiled_hmc import CompiledTrajectoryHMC
+from ppl_models.engine.device import resolve_device
+from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.runtime.progress import Progress, ProgressCallback
+from ppl_models.engine.tensors import observations_on, scalar_views, to_device
 
 KERNELS = ("hmc", "nuts")
 

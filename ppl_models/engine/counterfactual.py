@@ -25,10 +25,10 @@ from chirho.indexed.ops import IndexSet, gather
 from chirho.interventional.handlers import do
 from chirho.observational.handlers import condition
 
-from ppl_models.device import resolve_device
-from ppl_models.guard import inference_guard
-from ppl_models.sampling import WeightedDraws, _check_count, _plated, in_float64, weigh
-from ppl_models.tensors import observations_on, to_device
+from ppl_models.engine.device import resolve_device
+from ppl_models.engine.runtime.guard import inference_guard
+from ppl_models.engine.sampling import WeightedDraws, _check_count, _plated, in_float64, weigh
+from ppl_models.engine.tensors import observations_on, to_device
 
 
 @dataclass(frozen=True)
