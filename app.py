@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui.catalog import CATALOG
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
 from ui.warmup import warm_default_settings
@@ -23,14 +24,8 @@ def main() -> None:
     # browser fetch the favicon from fonts.gstatic.com (Streamlit's frontend builds that URL).
     st.set_page_config(page_title="Pyro Model Explorer", page_icon=FAVICON, layout="wide")
     pages = [
-        st.Page("pages/home.py", title="Home", icon=":material/home:", default=True),
-        st.Page("pages/weather.py", title="Stochastic functions", icon=":material/sunny:", url_path="weather"),
-        st.Page(
-            "pages/causal.py", title="Interventions & counterfactuals", icon=":material/call_split:", url_path="causal"
-        ),
-        st.Page("pages/scale.py", title="Conditioning & HMC", icon=":material/balance:", url_path="scale"),
-        st.Page("pages/gmm.py", title="Gaussian mixture", icon=":material/scatter_plot:", url_path="gmm"),
-        st.Page("pages/shapes.py", title="Tensor shapes", icon=":material/view_in_ar:", url_path="shapes"),
+        st.Page(lecture.page, title=lecture.title, icon=lecture.icon, url_path=lecture.url_path or None, default=not i)
+        for i, lecture in enumerate(CATALOG)
     ]
     device = Choice(
         DEVICE_KEY,

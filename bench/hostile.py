@@ -37,6 +37,7 @@ if str(ROOT) not in sys.path:
 
 from bench.app_server import RunningServer, start_server  # noqa: E402
 from bench.session_client import AppSession  # noqa: E402
+from ui.catalog import CATALOG  # noqa: E402
 
 RUN_BUDGET_S = 30.0
 INTERNALS = re.compile(
@@ -298,7 +299,7 @@ def run_in_browser(server: RunningServer, steady_mb: float, only: str) -> list[O
 
 def settle(server: RunningServer) -> float:
     """Open every page's default (the warm-up's results), then wait for memory to level off."""
-    for page in ("", "scale", "weather", "causal", "gmm", "shapes"):
+    for page in (lecture.url_path for lecture in CATALOG):
         asyncio.run(visit(server.url, page, ""))
     readings = [server.tree_pss_mb()]
     for _ in range(20):

@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.app_server import start_server  # noqa: E402
 from bench.session_client import AppSession  # noqa: E402
+from ui.catalog import CATALOG  # noqa: E402
 
-PAGES = ("", "scale", "weather", "causal", "gmm", "shapes")
+PAGES = tuple(lecture.url_path for lecture in CATALOG)
 PRESETS = ("none", "mvn_expand", "mvn_plate", "nested_plates")
 
 

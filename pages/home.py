@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui.catalog import lecture_pages
 from ui.shell import require_app_shell
 
 require_app_shell()
@@ -17,46 +18,8 @@ st.markdown(
     "page's link, so a teacher can send the exact setting to the class."
 )
 
-CARDS = [
-    (
-        "pages/weather.py",
-        "Stochastic functions",
-        "The lecture's weather and ice-cream models: draw up to 100,000 days at once and compare "
-        "what they show with the exact probabilities.",
-    ),
-    (
-        "pages/causal.py",
-        "Interventions & counterfactuals",
-        "Seeing, doing and imagining: E[sales | temp = t] against E[sales | do(temp = t)], and what "
-        "an observed day would have sold at another temperature.",
-    ),
-    (
-        "pages/scale.py",
-        "Conditioning & HMC",
-        "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "
-        "HMC, NUTS or SVI, and check every answer against the exact posterior.",
-    ),
-]
-
-CARDS.append(
-    (
-        "pages/gmm.py",
-        "Gaussian mixture",
-        "MAP by SVI with enumeration on the lecture's data, or on yours: the best of many initialisations, "
-        "the loss converging live, each point's cluster, and the full posterior by NUTS.",
-    )
-)
-CARDS.append(
-    (
-        "pages/shapes.py",
-        "Tensor shapes",
-        "sample_shape + batch_shape + event_shape, .expand, .to_event and nested pyro.plates: build a "
-        "distribution, watch the shapes, and read Pyro's own explanation when they do not fit.",
-    )
-)
-
-for page, title, description in CARDS:
+for lecture in lecture_pages():
     with st.container(border=True):
-        st.subheader(title)
-        st.markdown(description)
-        st.page_link(page, label=f"Open {title}", icon=":material/arrow_forward:")
+        st.subheader(lecture.title)
+        st.markdown(lecture.blurb)
+        st.page_link(lecture.page, label=f"Open {lecture.title}", icon=":material/arrow_forward:")

@@ -12,16 +12,12 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.browser_fixtures import ARTIFACTS, screenshot, wait_idle
+from ui.catalog import CATALOG
 
 pytestmark = pytest.mark.browser
 
 PAGES = {
-    "home": "/",
-    "weather": "/weather",
-    "causal": "/causal",
-    "scale": "/scale",
-    "gmm": "/gmm",
-    "shapes": "/shapes",
+    **{lecture.url_path or "home": f"/{lecture.url_path}" for lecture in CATALOG},
     # The link that raised OverflowError (issue 13): its page must load, say why, and stay local.
     "causal-extreme": "/causal?temp=220&cloudy_sd=0.5&sunny_sd=0.5",
 }

@@ -5,6 +5,7 @@ from streamlit.testing.v1 import AppTest
 from tests.conftest import ROOT, run_async
 from ui import warmup
 from ui.capacity import WORKER_PRELOAD
+from ui.catalog import CATALOG
 from ui.run_cache import SHARED
 from ui.runs import cache_key
 
@@ -13,9 +14,11 @@ def test_warm_up_makes_every_default_page_a_cache_hit():
     jobs = warmup.default_jobs()
     warmup._run(jobs)
     assert all(SHARED.peek(cache_key(function, *args)) is not None for function, *args in jobs)
-    for page in ("weather", "causal", "gmm", "scale"):
+    warmed = [lecture.page for lecture in CATALOG if lecture.default_run is not None]
+    assert len(warmed) == len(jobs) >= 4
+    for page in warmed:
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        app.switch_page(f"pages/{page}.py")
+        app.switch_page(page)
         app.run()
         assert not app.exception
         assert any("From the shared cache" in c.value for c in app.caption), page

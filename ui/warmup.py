@@ -12,10 +12,9 @@ import logging
 import os
 import threading
 
-from ppl_models import causal, gmm, scale, weather
-from ppl_models.engine import mcmc
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ui.capacity import worker_pool
+from ui.catalog import CATALOG
 from ui.run_cache import SHARED
 from ui.runs import cache_key, reports_progress
 
@@ -26,13 +25,7 @@ _lock = threading.Lock()
 
 def default_jobs() -> list[tuple]:
     """(function, *args) for each page's default setting, exactly as the pages build them."""
-    defaults = weather.WeatherParams()
-    return [
-        (weather.simulate, defaults, 10_000, 0),
-        (causal.answer, defaults, causal.CausalQuestion(), 20_000, 0),
-        (gmm.fit_map, gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings()),
-        (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings()),
-    ]
+    return [lecture.default_run() for lecture in CATALOG if lecture.default_run is not None]
 
 
 def _compute(function, args: tuple, pool=None) -> None:

@@ -1,0 +1,34 @@
+"""The catalog is the one list of pages: navigation, home cards and warm-up all follow it.
+
+Every catalog address is opened in Chromium by ``tests/test_browser_offline.py``.
+"""
+
+from pathlib import Path
+
+from tests.apptest_helpers import open_page, texts
+from tests.conftest import ROOT
+from ui import warmup
+from ui.catalog import CATALOG, lecture_pages
+
+
+def test_every_entry_names_a_page_file_and_a_distinct_address():
+    assert all((ROOT / lecture.page).is_file() for lecture in CATALOG)
+    addresses = [lecture.url_path for lecture in CATALOG]
+    assert len(set(addresses)) == len(addresses) and addresses.count("") == 1
+    assert {Path(lecture.page).stem for lecture in lecture_pages()} == {
+        path.stem for path in (ROOT / "pages").glob("*.py") if path.stem != "home"
+    }
+
+
+def test_the_home_page_has_one_card_per_lecture_in_catalog_order():
+    app = open_page("home")
+    shown = [element.value for element in app.subheader]
+    assert shown == [lecture.title for lecture in lecture_pages()]
+    assert all(lecture.blurb.split(":")[0] in texts(app.markdown) for lecture in lecture_pages())
+
+
+def test_the_warm_up_computes_each_entry_s_default_run():
+    jobs = warmup.default_jobs()
+    expected = [lecture.default_run() for lecture in CATALOG if lecture.default_run is not None]
+    assert [job[0] for job in jobs] == [job[0] for job in expected]
+    assert jobs == expected
