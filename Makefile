@@ -39,8 +39,8 @@ test: install-dev browser lint
 	$(BIN)/python -m pytest
 
 bench: install-dev
-	$(BIN)/python bench/scale_speed.py
-	$(BIN)/python bench/weather_speed.py
-	$(BIN)/python bench/gmm_speed.py
-	$(BIN)/python bench/load.py
-	$(BIN)/python bench/memory.py
+	$(BIN)/python -m bench.scale_speed
+	$(BIN)/python -m bench.weather_speed
+	$(BIN)/python -m bench.gmm_speed
+	$(BIN)/python -m bench.load
+	$(BIN)/python -m bench.memory

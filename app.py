@@ -51,7 +51,7 @@ async def warm_up_at_server_start(_app):
     """Compute every page's default in the background from the moment the server starts.
 
     Without this the warm-up would start with the first session, and the first student
-    would wait for it: about 6 s for the scale page's default on a 2-core machine.
+    would wait for it (README, Start-up).
     """
     warm_default_settings()
     yield

@@ -6,27 +6,23 @@ Baseline: the lecture's workflow as written (100 initialisations, each a fresh
 same setting (initialisations scored in one batched pass, JIT-compiled enumerated
 ELBO), and on 100,000 synthetic points. All in this process, one after another.
 
-    python bench/gmm_speed.py
+    python -m bench.gmm_speed
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import time
 import warnings
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro import poutine
+from pyro.infer import SVI, TraceEnum_ELBO, config_enumerate
+from pyro.infer.autoguide import AutoDelta, init_to_value
 
-import pyro  # noqa: E402
-import pyro.distributions as dist  # noqa: E402
-import torch  # noqa: E402
-from pyro import poutine  # noqa: E402
-from pyro.infer import SVI, TraceEnum_ELBO, config_enumerate  # noqa: E402
-from pyro.infer.autoguide import AutoDelta, init_to_value  # noqa: E402
-
-from ppl_models import gmm, gmm_data  # noqa: E402
+from ppl_models import gmm, gmm_data
 
 DATA = torch.tensor(gmm.LECTURE_DATA)
 K = 2

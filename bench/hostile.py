@@ -15,7 +15,7 @@ It fails (exit 1) when a request raises the tree more than ``--max-rise-mb`` (20
 the steady state, takes longer than the run budget plus ``--slack-s``, shows internals, or
 when the tree's memory after the whole list is more than 10% above where it was before.
 
-    python bench/hostile.py [--workers N] [--only SUBSTRING] [--no-browser]
+    python -m bench.hostile [--workers N] [--only SUBSTRING] [--no-browser]
 """
 
 from __future__ import annotations
@@ -31,13 +31,9 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.app_server import RunningServer, start_server  # noqa: E402
-from bench.session_client import AppSession  # noqa: E402
-from ui.catalog import CATALOG  # noqa: E402
+from bench.app_server import RunningServer, start_server
+from bench.session_client import AppSession
+from ui.catalog import CATALOG
 
 RUN_BUDGET_S = 30.0
 INTERNALS = re.compile(

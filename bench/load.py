@@ -22,7 +22,7 @@ Every session asserts that the page shows its own setting's answer: the scale pa
 mixture's fitted locations sit on that session's own clusters. Any error, traceback or
 foreign answer is counted and makes the script exit non-zero.
 
-    python bench/load.py [--sessions 10] [--browsers 3] [--workers N]
+    python -m bench.load [--sessions 10] [--browsers 3] [--workers N]
 """
 
 from __future__ import annotations
@@ -35,15 +35,11 @@ import statistics
 import sys
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.app_server import start_server  # noqa: E402
-from bench.browser_sessions import scale_links_at_once  # noqa: E402
-from bench.session_client import AppSession, PageView, table  # noqa: E402
-from ppl_models.scale import ScaleQuery, exact_posterior  # noqa: E402
+from bench.app_server import start_server
+from bench.browser_sessions import scale_links_at_once
+from bench.session_client import AppSession, PageView, table
+from ppl_models.scale import ScaleQuery, exact_posterior
 
 MEASUREMENT = "Observed measurement"
 NUMBERS = "Numbers (comma-separated)"

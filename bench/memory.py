@@ -16,7 +16,7 @@ resident memory (VmRSS), and that of the whole process tree with the inference w
 Exits non-zero when the peak passes ``--limit-mb`` (1024: Streamlit Community Cloud's
 smallest instances have less) or the last 100 reruns grow it by more than 5%.
 
-    python bench/memory.py [--settings 50] [--reruns 200] [--limit-mb 1024]
+    python -m bench.memory [--settings 50] [--reruns 200] [--limit-mb 1024]
 """
 
 from __future__ import annotations
@@ -25,14 +25,10 @@ import argparse
 import asyncio
 import sys
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.app_server import start_server  # noqa: E402
-from bench.session_client import AppSession  # noqa: E402
-from ui.catalog import CATALOG  # noqa: E402
+from bench.app_server import start_server
+from bench.session_client import AppSession
+from ui.catalog import CATALOG
 
 PAGES = tuple(lecture.url_path for lecture in CATALOG)
 PRESETS = ("none", "mvn_expand", "mvn_plate", "nested_plates")

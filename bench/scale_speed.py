@@ -7,7 +7,7 @@ time until the first partial histogram can be drawn; and the cached rerun of the
 through AppTest. Every ratio compares runs made here, in this process, one after
 another; no absolute time is a pass/fail threshold.
 
-    python bench/scale_speed.py [--seed 0] [--repeats 1]
+    python -m bench.scale_speed [--seed 0] [--repeats 1]
 """
 
 from __future__ import annotations
@@ -15,23 +15,22 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import time
 import warnings
 from pathlib import Path
 
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro.infer import HMC, MCMC
+
+from ppl_models.engine.diagnostics import effective_sample_size
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+# Read when app.py runs (AppTest below), not at import: the warm-up would time itself.
 os.environ.setdefault("PME_WARMUP", "0")
-
-import pyro  # noqa: E402
-import pyro.distributions as dist  # noqa: E402
-import torch  # noqa: E402
-from pyro.infer import HMC, MCMC  # noqa: E402
-
-from ppl_models.engine.diagnostics import effective_sample_size  # noqa: E402
-from ppl_models.engine.mcmc import McmcSettings  # noqa: E402
-from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight  # noqa: E402
 
 
 def lecture_script(seed: int) -> tuple[float, torch.Tensor]:

@@ -5,25 +5,21 @@ Baseline: the lecture's ``ice_cream_sales()`` called once per day in a Python lo
 days in one ``pyro.plate``, and the time to answer each of the causal page's three
 questions at the defaults. Everything runs in this process, one after another.
 
-    python bench/weather_speed.py
+    python -m bench.weather_speed
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import pyro
+import pyro.distributions as dist
 
-import pyro  # noqa: E402
-import pyro.distributions as dist  # noqa: E402
-
-from ppl_models import weather  # noqa: E402
-from ppl_models.engine.counterfactual import run_counterfactual  # noqa: E402
-from ppl_models.engine.sampling import run_likelihood_weighting  # noqa: E402
-from ppl_models.weather import WeatherParams, ice_cream_sales  # noqa: E402
+from ppl_models import weather
+from ppl_models.engine.counterfactual import run_counterfactual
+from ppl_models.engine.sampling import run_likelihood_weighting
+from ppl_models.weather import WeatherParams, ice_cream_sales
 
 LOOP_DAYS = 5_000
 DAYS = 100_000

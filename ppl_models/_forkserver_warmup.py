@@ -1,7 +1,7 @@
 """Imported once by the inference workers' forkserver: a few small runs of every kind.
 
 Every worker is forked from the forkserver, so what these runs initialise lazily (first
-traces, dispatch tables, imports inside functions; about a second and some 150 MB)
+traces, dispatch tables, imports inside functions: a second or so and much memory)
 is done once and shared by all workers through copy-on-write, instead of being paid, and
 held privately, by each worker in a student's first run. One torch thread, as in every
 run: a forked child must not inherit a started OpenMP pool.
@@ -23,8 +23,8 @@ def _keep_this_main(main_path: str) -> None:
 
     Under ``streamlit run`` that "script" is whichever page was running when the worker
     started (Streamlit swaps ``sys.modules["__main__"]`` per page run), so each worker
-    re-ran a page: it imported Streamlit, pandas and pyarrow and held 130 MB of its own
-    before its first job. Workers run only ``ppl_models`` functions, which pickle by
+    re-ran a page: it imported Streamlit, pandas and pyarrow, memory of its own before its
+    first job (README, Inference workers). Workers run only ``ppl_models`` functions, which pickle by
     their module name, so nothing in the parent's main script is needed.
     """
 
@@ -44,7 +44,7 @@ for function, *args in WARM_JOBS:
     function(*args)
 
 # Every worker's garbage collector would otherwise walk, and so write to, every object
-# the forkserver holds, turning the shared pages private: a fresh worker held 150 MB of
-# its own before doing anything. Frozen objects are left alone by the collector.
+# the forkserver holds, turning the shared pages private: a fresh worker would hold most
+# of the forkserver's memory as its own before doing anything. Frozen objects are left alone by the collector.
 gc.collect()
 gc.freeze()

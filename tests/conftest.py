@@ -2,7 +2,6 @@
 
 import asyncio
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -10,7 +9,6 @@ import pyro
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
 # The start-up warm-up would fill the cache behind the tests' backs.
 os.environ["PME_WARMUP"] = "0"
 # Inference runs in the test process, where tests can watch and patch it; the worker

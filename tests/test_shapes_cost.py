@@ -131,7 +131,7 @@ def test_the_estimate_bounds_the_measured_memory(index, measured_grid):
     assert shapes_cost.estimate_cost(GRID[index]).bytes >= measured["growth"]
 
 
-if __name__ == "__main__":  # the figures for the report: python tests/test_shapes_cost.py [spec ...]
+if __name__ == "__main__":  # the figures for the report: python -m tests.test_shapes_cost [spec ...]
     specs = [eval(arg, vars(shapes_spec)) for arg in sys.argv[1:]] or GRID  # noqa: S307 - the developer's own input
     for spec in specs:
         cost = shapes_cost.estimate_cost(spec)

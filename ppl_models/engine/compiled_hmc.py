@@ -2,12 +2,12 @@
 
 Pyro's ``HMC`` integrates a trajectory in Python: every leapfrog step runs about twenty
 tiny tensor operations one by one, and computes the potential's gradient through
-autograd. On the lecture's scale model that is ~0.33 ms a step, 14 steps a draw, and
-five seconds a run. Here one step (half kick, drift, potential and gradient, half kick)
+autograd, and on the lecture's tiny scale model that overhead is nearly all of a run
+(README, Performance, has the measured figures). Here one step (half kick, drift, potential and gradient, half kick)
 is a single traced graph: the gradient is derived ahead of time with ``torch.func``
 and ``make_fx``, so no autograd tape is built at run time. The result is the same
 arithmetic in the same order, and so, as ``tests/test_compiled_hmc.py`` checks, the
-same draws bit for bit as Pyro's own ``HMC``, in about a third of the time. Once warmup
+same draws bit for bit as Pyro's own ``HMC``, in a fraction of the time. Once warmup
 has settled the number of steps, the whole trajectory is traced as one call.
 
 Everything else stays Pyro's: initialisation, the potential for the step-size search,

@@ -4,8 +4,8 @@ The estimators are Pyro's own (:func:`pyro.ops.stats.effective_sample_size`,
 :func:`~pyro.ops.stats.split_gelman_rubin`, :func:`~pyro.ops.stats.autocorrelation`);
 this module only shapes their inputs and turns their numbers into advice. One step is
 restated: Pyro 1.9.2 takes the running minimum of the autocorrelation sums through an
-N x N matrix (``pyro.ops.stats._cummin``), which for 4 chains of 5,000 draws held 150 MB
-and for one chain of 20,000 draws 2.3 GB; :func:`pyro_effective_sample_size` is Pyro's
+N x N matrix (``pyro.ops.stats._cummin``): quadratic memory in the draws, hundreds of MB
+at the app's caps (README, Design notes); :func:`pyro_effective_sample_size` is Pyro's
 estimator line for line with ``torch.cummin`` there, and a test holds it equal to Pyro's.
 """
 

@@ -71,8 +71,8 @@ def _drop_traced_functions(traced_before: int) -> None:
     compiled leapfrog).
 
     ``torch.jit.trace`` registers every traced function in one process-wide compilation
-    unit that nothing ever empties: each JIT-compiled fit kept about 15 MB for the life of
-    the server (bench/memory.py: 750 MB to 1.46 GB over 50 mixture settings). The run's
+    unit that nothing ever empties: each JIT-compiled fit kept its traces for the life of
+    the server (README, Bounds and memory, has what bench/memory.py measured). The run's
     kernels and ELBOs are gone by now, so nothing can call these functions again. Only a
     unit that held nothing before the run is emptied: functions that other code defined
     are left alone.

@@ -475,9 +475,9 @@ def _close_open_pools() -> None:
             pool.close()
 
 
-# bench/memory.py, 2 workers, every page's defaults and 50 distinct settings each: the
-# server peaked at 520 MB with a full cache, the forkserver at 145 MB and each worker at
-# 120-155 MB (PSS), 884-887 MB in all. The budgets leave room above those figures.
+# Budgets with room above what bench/memory.py measures for the server (a full cache) and
+# for each worker at every page's defaults and many distinct settings (README, Bounds and
+# memory); the worker's is also the limit its memory watchdog enforces.
 SERVER_BUDGET_MB = 600
 WORKER_BUDGET_MB = 200
 
@@ -500,10 +500,8 @@ def default_processes() -> int:
     """How many worker processes run inference; 0 runs it in the server's own process.
 
     ``PME_WORKERS`` (a number) decides; unset, or ``auto``, sizes the pool to the machine
-    (:func:`processes_for`). On the 2-core development machine two workers cut the p95 of
-    ten students' fresh scale runs from 14.0 s to 7.3 s, at a peak of 887 MB against
-    611 MB without them (bench/load.py, bench/memory.py); a 1 GB instance with two cores
-    gets two, one of 690 MB gets none.
+    (:func:`processes_for`): a 1 GB instance with two cores gets two, one of 690 MB gets
+    none. What two workers gain and cost is in the README (bench/load.py, bench/memory.py).
     """
     setting = os.environ.get("PME_WORKERS", "auto").strip().lower()
     if setting not in ("", "auto"):
