@@ -91,6 +91,9 @@ class CausalAnswers:
     factual_sales: np.ndarray
     p_sunny_given_temp: float  # what seeing t says about the weather
     wall_time_s: float
+    # The four runs share one device choice (the same number of draws each).
+    device: str = "cpu"
+    device_note: str = ""
 
 
 def _answer(draws: WeightedDraws, values: np.ndarray, exact: float, notes: list[str]) -> Answer:
@@ -165,4 +168,6 @@ def answer(
         factual_sales=imagined.factual.samples["ice_cream"],
         p_sunny_given_temp=1 - weather.p_cloudy_given_temp(params, q.temp),
         wall_time_s=seen.wall_time_s + done.wall_time_s + forced.wall_time_s + imagined.factual.wall_time_s,
+        device=seen.device,
+        device_note=seen.device_note,
     )

@@ -26,7 +26,6 @@ random initialisations, 200 steps. The lecture's answer: weights 0.375/0.625, lo
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -39,8 +38,8 @@ from pyro.infer import config_enumerate, infer_discrete
 from pyro.infer.autoguide import AutoDelta
 
 from ppl_models.engine.mcmc import McmcResult, McmcSettings, run_mcmc
+from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.progress import ProgressCallback
 from ppl_models.engine.svi import SviResult, SviSettings, run_svi
 from ppl_models.gmm_data import DataError, SyntheticData, as_array, check_data
@@ -80,6 +79,8 @@ class GmmSettings:
     beta1: float = 0.8
     beta2: float = 0.99
     seed: int = 0
+    # auto, cpu or cuda, resolved like an MCMC run's (engine/device.py) with points x K elements.
+    device: str = "auto"
 
     def check(self) -> None:
         problems = []
@@ -141,16 +142,19 @@ def score_candidates(data: torch.Tensor, candidates: dict[str, torch.Tensor], pr
     points = len(data)
     rows = max(1, min(count, CHUNK_ELEMENTS // (points * k)))
     log_prior = (
-        dist.Dirichlet(prior.concentration * torch.ones(k, dtype=data.dtype)).log_prob(candidates["weights"])
+        dist.Dirichlet(prior.concentration * torch.ones(k, dtype=data.dtype, device=data.device)).log_prob(
+            candidates["weights"]
+        )
         + dist.LogNormal(0.0, prior.scale_sd).log_prob(candidates["scale"])
         + dist.Normal(0.0, prior.locs_sd).log_prob(candidates["locs"]).sum(-1)
     )
     # log w_k + log Normal(x | loc_k, scale), without the shared constant -log(2 pi) / 2.
     offsets = candidates["weights"].log() - candidates["scale"].log()[:, None]
-    work = torch.empty(rows, points, k, dtype=data.dtype)
-    peak = torch.empty(rows, points, 1, dtype=data.dtype)
-    per_point = torch.empty(rows, points, dtype=data.dtype)
-    likelihood = torch.empty(count, dtype=data.dtype)
+    buffer = dict(dtype=data.dtype, device=data.device)
+    work = torch.empty(rows, points, k, **buffer)
+    peak = torch.empty(rows, points, 1, **buffer)
+    per_point = torch.empty(rows, points, **buffer)
+    likelihood = torch.empty(count, **buffer)
     for first in range(0, count, rows):
         r = min(rows, count - first)
         w, m, p = work[:r], peak[:r], per_point[:r]
@@ -204,6 +208,8 @@ class GmmFit:
     svi: SviResult
     subsampled: bool
     wall_time_s: float
+    device: str = "cpu"
+    device_note: str = ""  # why the fit ran elsewhere than asked, as the page should say
 
 
 def fit_map(
@@ -220,12 +226,14 @@ def fit_map(
     x = torch.as_tensor(values, dtype=torch.get_default_dtype())
     n, k = len(values), settings.k
     subsample = SUBSAMPLE_SIZE if n > SUBSAMPLE_SIZE else None
-    with inference_guard(settings.seed):
-        started = time.perf_counter()  # time queued for the guard is not the run's
+    with run_context(seed=settings.seed, device=settings.device, work_elements=n * k) as run:
         generator = torch.Generator().manual_seed(settings.seed)
+        # Drawn on the CPU from the CPU data whatever the device, so a seed picks the same
+        # initialisations on every device; only the scoring moves.
         candidates = initial_candidates(x, k, settings.inits, generator)
         scored = x if subsample is None else x[torch.randperm(n, generator=generator)[:subsample]]
-        losses = score_candidates(scored, candidates, prior, n)
+        on_device = {name: run.move(value) for name, value in candidates.items()}
+        losses = score_candidates(run.move(scored), on_device, prior, n).cpu()
         best = int(torch.argmin(losses))
     start = {name: value[best] for name, value in candidates.items()}
 
@@ -246,6 +254,7 @@ def fit_map(
         num_particles=1,
         max_plate_nesting=1,
         seed=settings.seed,
+        device=settings.device,
         num_posterior_samples=0,
         # The JIT-compiled ELBO is ~3x faster per step; random subsample indices cannot be traced.
         jit_compile=subsample is None,
@@ -267,7 +276,9 @@ def fit_map(
         map_assignment=map_assignment(values, weights, locs, scale, prior),
         svi=svi,
         subsampled=subsample is not None,
-        wall_time_s=time.perf_counter() - started,
+        wall_time_s=run.elapsed(),
+        device=str(run.device),
+        device_note=run.device_note,
     )
 
 
@@ -329,14 +340,11 @@ def map_assignment(
     data: np.ndarray, weights: np.ndarray, locs: np.ndarray, scale: float, prior: GmmPrior
 ) -> np.ndarray:
     """Each point's most probable component, by Pyro's ``infer_discrete`` at temperature 0."""
-    with inference_guard(seed=0):
-        fixed = {
-            "weights": torch.as_tensor(weights, dtype=torch.get_default_dtype()),
-            "locs": torch.as_tensor(locs, dtype=torch.get_default_dtype()),
-            "scale": torch.tensor(scale),
-        }
-        conditioned = poutine.condition(mixture, data=fixed)
-        decoded = infer_discrete(conditioned, temperature=0, first_available_dim=-2)
+    # The CPU always: given the globals each point is decoded on its own, a slice at a time,
+    # too little work per call for a GPU to gain.
+    fixed = {"weights": weights, "locs": locs, "scale": float(scale)}
+    with run_context(mixture, seed=0, device="cpu", observations=fixed) as run:
+        decoded = infer_discrete(run.model, temperature=0, first_available_dim=-2)
         x = torch.as_tensor(data, dtype=torch.get_default_dtype())
         slices = []
         for first in range(0, len(x), ASSIGNMENT_SLICE):

@@ -83,12 +83,9 @@ def exact_posterior(query: ScaleQuery) -> Normal:
 class ScaleInference:
     """What the page shows: draws of ``weight``, their summary, and any warnings."""
 
-    query: ScaleQuery
-    algo: str
     weight_draws: np.ndarray  # (chains, draws); one row of guide draws for SVI
     mean: float
     sd: float
-    exact: Normal
     advice: tuple[diagnostics.Advice, ...]
     mcmc: McmcResult | None = None
     svi: SviResult | None = None
@@ -113,15 +110,13 @@ def infer_weight(
         sd = float(svi.params["weight_scale"])
         advice = diagnostics.advise_against_exact(mean, sd, exact.mean, exact.sd)
         draws = svi.posterior_samples["weight"].reshape(1, -1)
-        return ScaleInference(query, "svi", draws, mean, sd, exact, tuple(advice), svi=svi)
+        return ScaleInference(draws, mean, sd, tuple(advice), svi=svi)
     mcmc = run_mcmc(scale, settings, _model_args(query), observations, progress)
     summary = mcmc.summaries["weight"]
     advice = list(mcmc.advice) + diagnostics.advise_against_exact(
         summary.mean, summary.sd, exact.mean, exact.sd, summary.mcse, summary.ess
     )
-    return ScaleInference(
-        query, settings.kernel, mcmc.draws["weight"], summary.mean, summary.sd, exact, tuple(advice), mcmc=mcmc
-    )
+    return ScaleInference(mcmc.draws["weight"], summary.mean, summary.sd, tuple(advice), mcmc=mcmc)
 
 
 def pyro_code(query: ScaleQuery, settings: McmcSettings | SviSettings) -> str:

@@ -20,8 +20,8 @@ import pyro.distributions as dist
 import torch
 from pyro import poutine
 
+from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.progress import Progress, ProgressCallback
 from ppl_models.shapes_cost import check
 from ppl_models.shapes_spec import FAMILIES, SITE_NAME, ShapeSpec
@@ -135,7 +135,8 @@ def explore(spec: ShapeSpec, progress: ProgressCallback | None = None) -> ShapeR
     check(spec)
     report = progress or (lambda _: None)
     report(Progress(stage="building", done=0, total=2))
-    with inference_guard(seed=0):
+    # The CPU always: the shapes are the lesson, and a shape does not depend on the device.
+    with run_context(seed=0, device="cpu"):
         d = _build(spec)
         value = d.sample(torch.Size(spec.sample_shape))
         log_prob = d.log_prob(value)

@@ -37,8 +37,6 @@ from pyro.distributions.transforms import AffineTransform
 from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.exact import Normal
 
-SITES = ("cloudy", "temp", "ice_cream")
-
 
 @dataclass(frozen=True)
 class WeatherParams:

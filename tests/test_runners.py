@@ -176,3 +176,59 @@ def test_requesting_cuda_without_a_gpu_still_runs_and_says_so():
         assert result.device.startswith("cuda")
     else:
         assert result.device == "cpu" and "no GPU" in result.device_note
+
+
+@pytest.mark.parametrize("entry", ["mixture", "simulation", "causal"])
+def test_every_lecture_entry_takes_the_device_and_reports_the_fallback(entry):
+    from ppl_models import causal, gmm, weather
+
+    if entry == "mixture":
+        result = gmm.fit_map(gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=5, device="cuda"))
+    elif entry == "simulation":
+        result = weather.simulate(weather.WeatherParams(), 100, seed=0, device="cuda")
+    else:
+        result = causal.answer(weather.WeatherParams(), causal.CausalQuestion(), 200, seed=0, device="cuda")
+    if torch.cuda.is_available():
+        assert result.device.startswith("cuda") and result.device_note == ""
+    else:
+        assert result.device == "cpu" and "no GPU" in result.device_note
+
+
+def test_a_hundred_thousand_point_mixture_meets_the_gpu_rule():
+    """points x K is the work size: 100,000 points go to a GPU on auto, the lecture's 5 stay on the CPU."""
+    from ppl_models import gmm
+
+    work = 100_000 * gmm.GmmSettings().k
+    assert work >= GPU_MIN_ELEMENTS > len(gmm.LECTURE_DATA) * gmm.GmmSettings().k
+    fit = gmm.fit_map(gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=5))
+    assert fit.device == "cpu" and fit.svi.device == "cpu"
+
+
+def test_the_prologue_moves_conditions_and_starts_the_clock_after_the_queue():
+    import threading
+    import time
+
+    from ppl_models.engine.prologue import run_context
+    from ppl_models.engine.runtime.guard import inference_guard
+
+    holding, release = threading.Event(), threading.Event()
+
+    def hold_the_guard():
+        with inference_guard(seed=1):
+            holding.set()
+            release.wait(5)
+
+    other = threading.Thread(target=hold_the_guard)
+    other.start()
+    holding.wait(5)
+    threading.Timer(0.3, release.set).start()
+    asked = time.perf_counter()
+    with run_context(
+        scale, seed=0, device="cpu", model_args=ARGS, observations={"measurement": 14}, float64=True
+    ) as run:
+        assert run.started - asked >= 0.25  # the 0.3 s queued behind the other run is not this run's
+        assert run.args[0].dtype == torch.float64 and run.observations["measurement"].dtype == torch.float64
+        trace = pyro.poutine.trace(run.model).get_trace(*run.args)
+    other.join()
+    assert trace.nodes["measurement"]["is_observed"] and trace.nodes["measurement"]["value"].item() == 14.0
+    assert run.device == torch.device("cpu") and run.device_note == ""

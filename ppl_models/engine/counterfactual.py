@@ -12,7 +12,6 @@ values, read with ``gather``, are the prediction.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -25,10 +24,8 @@ from chirho.indexed.ops import IndexSet, gather
 from chirho.interventional.handlers import do
 from chirho.observational.handlers import condition
 
-from ppl_models.engine.device import resolve_device
-from ppl_models.engine.runtime.guard import inference_guard
-from ppl_models.engine.sampling import WeightedDraws, _check_count, _plated, in_float64, weigh
-from ppl_models.engine.tensors import observations_on, to_device
+from ppl_models.engine.prologue import run_context
+from ppl_models.engine.sampling import WeightedDraws, _check_count, _plated, weigh
 
 
 @dataclass(frozen=True)
@@ -51,22 +48,29 @@ def run_counterfactual(
 ) -> CounterfactualDraws:
     """What ``sites`` would have been under ``actions``, given the factual ``observations``."""
     _check_count(num_draws)
-    choice = resolve_device(device, num_draws)
-    with inference_guard(seed):
-        started = time.perf_counter()  # time queued for the guard is not the run's
-        args = in_float64(to_device(tuple(model_args), choice.device))
-        data = in_float64(observations_on(observations, choice.device))
-        interventions = in_float64(observations_on(actions, choice.device))
-        with MultiWorldCounterfactual() as worlds, do(actions=interventions), condition(data=data):
-            trace = pyro.poutine.trace(_plated(model, num_draws)).get_trace(*args)
+    # ChiRho applies the observations and the actions itself, each to its own world.
+    with run_context(
+        model,
+        seed=seed,
+        device=device,
+        work_elements=num_draws,
+        model_args=model_args,
+        observations=observations,
+        interventions=actions,
+        float64=True,
+        condition=False,
+    ) as run:
+        interventions = run.interventions
+        with MultiWorldCounterfactual() as worlds, do(actions=interventions), condition(data=run.observations):
+            trace = pyro.poutine.trace(_plated(run.model, num_draws)).get_trace(*run.args)
         trace.compute_log_prob()
         factual_world = IndexSet(**{name: {0} for name in interventions})
         counterfactual_world = IndexSet(**{name: {1} for name in interventions})
         with worlds:
-            # Every observed site counts, not only the names in ``data``: ChiRho splits an
+            # Every observed site counts, not only the names in ``run.observations``: ChiRho splits an
             # observed transformed site into helper sites, and the likelihood of the day's
             # noise lands on ``<name>_noise_prior``, not on ``<name>`` itself.
-            log_weights = torch.zeros(num_draws, device=choice.device, dtype=torch.float64)
+            log_weights = torch.zeros(num_draws, device=run.device, dtype=torch.float64)
             for node in trace.nodes.values():
                 if node["type"] == "sample" and node["is_observed"]:
                     log_prob = gather(node["log_prob"], factual_world)
@@ -90,7 +94,6 @@ def run_counterfactual(
         factual_values,
         log_weights,
         "The observed day has zero probability under this model: nothing can explain it.",
-        started,
-        str(choice.device),
+        run,
     )
     return CounterfactualDraws(factual=factual, counterfactual=counterfactual_values)

@@ -10,10 +10,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyro
-import torch
 
-from ppl_models.engine.runtime.guard import inference_guard
-from ppl_models.engine.tensors import observations_on, to_device
+from ppl_models.engine.prologue import run_context
 
 
 def model_graph(
@@ -26,12 +24,9 @@ def model_graph(
     Rendering traces the model, which touches Pyro's global handler stack, so it runs
     under the inference guard like any run.
     """
-    with inference_guard(seed=0):
-        device = torch.device("cpu")
-        args = to_device(tuple(model_args), device)
-        data = observations_on(dict(observations), device)
-        conditioned = pyro.condition(model, data=data) if data else model
-        graph = pyro.render_model(conditioned, model_args=args, render_distributions=True)
+    # The CPU always: a graph is one trace of the model, and what it shows does not depend on the device.
+    with run_context(model, seed=0, device="cpu", model_args=model_args, observations=observations) as run:
+        graph = pyro.render_model(run.model, model_args=run.args, render_distributions=True)
     return graph.source
 
 

@@ -21,11 +21,10 @@ from pyro.infer import HMC, MCMC, NUTS
 
 from ppl_models.engine import diagnostics
 from ppl_models.engine.compiled_hmc import CompiledTrajectoryHMC
-from ppl_models.engine.device import resolve_device
+from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
-from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.progress import Progress, ProgressCallback
-from ppl_models.engine.tensors import observations_on, scalar_views, to_device
+from ppl_models.engine.tensors import scalar_views
 
 KERNELS = ("hmc", "nuts")
 
@@ -107,7 +106,6 @@ class McmcResult:
     wall_time_s: float
     device: str
     device_note: str = ""
-    jit_used: bool = False
     autocorrelation: dict[str, np.ndarray] = field(default_factory=dict)
 
 
@@ -201,8 +199,8 @@ class _StreamingHook:
         return partial
 
 
-def _run_chain(model, settings: McmcSettings, args: tuple, hook) -> tuple[MCMC, Any, bool]:
-    """Run one chain, with JIT when asked and possible; say whether JIT was used."""
+def _run_chain(model, settings: McmcSettings, args: tuple, hook) -> tuple[MCMC, Any]:
+    """Run one chain, with JIT when asked and possible."""
     for jit in [True, False] if settings.jit_compile else [False]:
         kernel = _make_kernel(model, settings, jit)
         mcmc = MCMC(
@@ -214,7 +212,7 @@ def _run_chain(model, settings: McmcSettings, args: tuple, hook) -> tuple[MCMC, 
         )
         try:
             mcmc.run(*args)
-            return mcmc, kernel, jit
+            return mcmc, kernel
         except (RunCancelled, InferenceError):
             raise
         except RuntimeError as error:
@@ -248,15 +246,16 @@ def run_mcmc(
     :raises InferenceError: for impossible settings or a model Pyro cannot sample.
     """
     settings.check()
-    choice = resolve_device(settings.device, work_elements)
     per_chain: list[dict[str, np.ndarray]] = []
     chain_stats: list[diagnostics.ChainStats] = []
-    jit_used = settings.jit_compile
-    with inference_guard(settings.seed):
-        started = time.perf_counter()  # time queued for the guard is not the run's
-        args = to_device(tuple(model_args), choice.device)
-        data = observations_on(observations, choice.device)
-        conditioned = pyro.condition(model, data=data) if data else model
+    with run_context(
+        model,
+        seed=settings.seed,
+        device=settings.device,
+        work_elements=work_elements,
+        model_args=model_args,
+        observations=observations,
+    ) as run:
         for chain in range(settings.num_chains):
             # Each chain is seeded on its own, so chain c of a 4-chain run equals the
             # single chain run with seed + c, and results never depend on run order.
@@ -266,12 +265,11 @@ def run_mcmc(
             }
             hook = _StreamingHook(progress, chain, settings, earlier) if progress else None
             try:
-                mcmc, kernel, jit = _run_chain(conditioned, settings, args, hook)
+                mcmc, kernel = _run_chain(run.model, settings, run.args, hook)
             except (RunCancelled, InferenceError):
                 raise
             except (ValueError, RuntimeError) as error:
                 raise InferenceError(f"Pyro could not sample this model: {error}") from error
-            jit_used = jit_used and jit and getattr(kernel, "compiled", True)
             per_chain.append({k: v.detach().cpu().numpy() for k, v in mcmc.get_samples().items()})
             # MCMC.diagnostics() would also compute Pyro's own ESS and R-hat of every site,
             # which this runner computes itself (diagnostics.summarize), and at 5,000 NUTS
@@ -295,9 +293,8 @@ def run_mcmc(
         summaries=summaries,
         chains=tuple(chain_stats),
         advice=tuple(diagnostics.advise_mcmc(summaries, chain_stats, settings.kernel)),
-        wall_time_s=time.perf_counter() - started,
-        device=str(choice.device),
-        device_note=choice.note,
-        jit_used=jit_used,
+        wall_time_s=run.elapsed(),
+        device=str(run.device),
+        device_note=run.device_note,
         autocorrelation={name: diagnostics.autocorrelation(d) for name, d in draws.items()},
     )

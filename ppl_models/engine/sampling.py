@@ -13,8 +13,6 @@ the evidence is too surprising for it.
 
 from __future__ import annotations
 
-import math
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -23,10 +21,8 @@ import numpy as np
 import pyro
 import torch
 
-from ppl_models.engine.device import resolve_device
+from ppl_models.engine.prologue import RunContext, run_context
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.engine.runtime.guard import inference_guard
-from ppl_models.engine.tensors import observations_on, to_device
 
 MAX_DRAWS = 100_000
 PLATE = "draws"
@@ -42,9 +38,9 @@ class WeightedDraws:
     samples: dict[str, np.ndarray]
     weights: np.ndarray
     ess: float
-    log_evidence: float  # log of the mean unnormalised weight: log p(observations)
     wall_time_s: float
     device: str
+    device_note: str = ""
 
     def collapsed(self) -> bool:
         return self.ess < max(MIN_ESS, 0.01 * len(self.weights))
@@ -62,23 +58,6 @@ class WeightedDraws:
 def _check_count(num_draws: int) -> None:
     if not 1 <= num_draws <= MAX_DRAWS:
         raise InferenceError(f"The number of draws must be between 1 and {MAX_DRAWS:,}.")
-
-
-def in_float64(value: Any) -> Any:
-    """Floating tensors (in tuples and dicts too) as float64.
-
-    Log weights at the settings the controls allow reach -10^6 nats (sales 1000 against a
-    noise sd of 0.5), where float32 resolves only a quarter of a nat: two explanations
-    nearly as likely as each other would be weighed wrongly by up to 30%. float64 resolves
-    them to 10^-10 and costs the plate's few milliseconds nothing measurable.
-    """
-    if isinstance(value, tuple):
-        return tuple(in_float64(v) for v in value)
-    if isinstance(value, dict):
-        return {k: in_float64(v) for k, v in value.items()}
-    if isinstance(value, torch.Tensor) and value.is_floating_point():
-        return value.double()
-    return value
 
 
 def _plated(model: Callable, num_draws: int) -> Callable:
@@ -105,17 +84,19 @@ def run_likelihood_weighting(
     :param sites: the sites whose draws to return (all sample sites if empty).
     """
     _check_count(num_draws)
-    choice = resolve_device(device, num_draws)
-    with inference_guard(seed):
-        started = time.perf_counter()  # time queued for the guard is not the run's
-        args = in_float64(to_device(tuple(model_args), choice.device))
-        data = in_float64(observations_on(observations, choice.device))
-        actions = in_float64(observations_on(interventions, choice.device))
-        runnable = pyro.do(model, data=actions) if actions else model
-        runnable = pyro.condition(runnable, data=data) if data else runnable
-        trace = pyro.poutine.trace(_plated(runnable, num_draws)).get_trace(*args)
-        log_weights = torch.zeros(num_draws, device=choice.device, dtype=torch.float64)
-        for name in data:
+    with run_context(
+        model,
+        seed=seed,
+        device=device,
+        work_elements=num_draws,
+        model_args=model_args,
+        observations=observations,
+        interventions=interventions,
+        float64=True,
+    ) as run:
+        trace = pyro.poutine.trace(_plated(run.model, num_draws)).get_trace(*run.args)
+        log_weights = torch.zeros(num_draws, device=run.device, dtype=torch.float64)
+        for name in run.observations:
             site = trace.nodes[name]
             log_weights = log_weights + site["fn"].log_prob(site["value"]).double().expand(num_draws)
         samples = {
@@ -128,17 +109,15 @@ def run_likelihood_weighting(
         log_weights,
         "Every draw gives the observations zero probability, so there is nothing "
         "to weigh: the evidence is impossible under this model.",
-        started,
-        str(choice.device),
+        run,
     )
 
 
-def weigh(
-    samples: dict[str, np.ndarray], log_weights: torch.Tensor, impossible: str, started: float, device: str
-) -> WeightedDraws:
-    """Normalise log weights into :class:`WeightedDraws`, with their ESS and the log evidence.
+def weigh(samples: dict[str, np.ndarray], log_weights: torch.Tensor, impossible: str, run: RunContext) -> WeightedDraws:
+    """Normalise log weights into :class:`WeightedDraws`, with their ESS.
 
     :param impossible: the message when every weight is zero.
+    :param run: the finished run's context: its device, its note, its clock.
     """
     log_weights = log_weights.double().cpu()
     log_total = torch.logsumexp(log_weights, 0)
@@ -149,7 +128,7 @@ def weigh(
         samples=samples,
         weights=weights,
         ess=float(1 / np.sum(weights**2)),
-        log_evidence=float(log_total) - math.log(len(weights)),
-        wall_time_s=time.perf_counter() - started,
-        device=device,
+        wall_time_s=run.elapsed(),
+        device=str(run.device),
+        device_note=run.device_note,
     )

@@ -27,11 +27,9 @@ from pyro.infer import (
 )
 from pyro.infer.util import zero_grads
 
-from ppl_models.engine.device import resolve_device
+from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
-from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.progress import Progress, ProgressCallback
-from ppl_models.engine.tensors import observations_on, to_device
 
 ELBOS = {
     "trace": "Trace_ELBO: Monte Carlo estimate of the whole ELBO",
@@ -186,12 +184,14 @@ def run_svi(
         infinite (the message says at which step, and what to change).
     """
     settings.check()
-    choice = resolve_device(settings.device, work_elements)
-    with inference_guard(settings.seed):
-        started = time.perf_counter()  # time queued for the guard is not the run's
-        args = to_device(tuple(model_args), choice.device)
-        data = observations_on(observations, choice.device)
-        conditioned = pyro.condition(model, data=data) if data else model
+    with run_context(
+        model,
+        seed=settings.seed,
+        device=settings.device,
+        work_elements=work_elements,
+        model_args=model_args,
+        observations=observations,
+    ) as run:
         optimizer = pyro.optim.Adam({"lr": settings.lr, "betas": (settings.beta1, settings.beta2)})
         elbo = _make_elbo(settings)
         losses = np.empty(settings.num_steps)
@@ -202,7 +202,7 @@ def run_svi(
         last_report = 0.0
         for step in range(settings.num_steps):
             try:
-                loss, step_norms = _step(elbo, optimizer, conditioned, guide, args)
+                loss, step_norms = _step(elbo, optimizer, run.model, guide, run.args)
             except ValueError as error:
                 # Pyro's text here is a support check with a dump of the tensor: for the log only.
                 raise InferenceError(
@@ -227,8 +227,8 @@ def run_svi(
         else:
             latent = {
                 name: value.detach().cpu().numpy()
-                for name, value in _draw_from_guide(conditioned, guide, settings, args).items()
-                if name not in data
+                for name, value in _draw_from_guide(run.model, guide, settings, run.args).items()
+                if name not in run.observations
             }
     return SviResult(
         settings=settings,
@@ -236,8 +236,8 @@ def run_svi(
         params=params,
         trajectories=trajectories,
         posterior_samples=latent,
-        wall_time_s=time.perf_counter() - started,
-        device=str(choice.device),
-        device_note=choice.note,
+        wall_time_s=run.elapsed(),
+        device=str(run.device),
+        device_note=run.device_note,
         grad_norms=norms,
     )

@@ -33,6 +33,23 @@ def observations_on(data: Mapping[str, Any] | None, device: torch.device) -> dic
     }
 
 
+def in_float64(value: Any) -> Any:
+    """Floating tensors (in tuples and dicts too) as float64.
+
+    Log weights at the settings the controls allow reach -10^6 nats (sales 1000 against a
+    noise sd of 0.5), where float32 resolves only a quarter of a nat: two explanations
+    nearly as likely as each other would be weighed wrongly by up to 30%. float64 resolves
+    them to 10^-10 and costs the plate's few milliseconds nothing measurable.
+    """
+    if isinstance(value, tuple):
+        return tuple(in_float64(v) for v in value)
+    if isinstance(value, dict):
+        return {k: in_float64(v) for k, v in value.items()}
+    if isinstance(value, torch.Tensor) and value.is_floating_point():
+        return value.double()
+    return value
+
+
 def scalar_views(samples: Mapping[str, np.ndarray], lead_dims: int) -> dict[str, np.ndarray]:
     """Split each site into scalar quantities: ``locs`` of shape (..., 2) -> ``locs[0]``, ``locs[1]``.
 
