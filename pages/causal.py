@@ -5,11 +5,11 @@ import streamlit as st
 from ppl_models import causal, weather
 from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels
-from ui.controls import render
+from ui.controls import SEED, build, render
 from ui.runs import cached_run, show_provenance
 from ui.shell import require_app_shell
 from ui.text import escape
-from ui.weather_controls import DAY, DO_WEATHER, SEED, TEMP, draw_count, weather_params
+from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_params
 
 require_app_shell()
 
@@ -27,21 +27,31 @@ with st.sidebar:
     st.header("Simulation")
     run_settings = render([draw_count(20_000), SEED], "causal")
 
-t = render([TEMP], "causal")["temp"]
+asked = render([TEMP], "causal")
 seeing, doing, imagining = st.columns(3)
 seeing.subheader("1 · Seeing")
 doing.subheader("2 · Doing")
 imagining.subheader("3 · Imagining")
 with doing:
-    forced = render([DO_WEATHER], "causal")["do_weather"]
+    asked |= render([DO_WEATHER], "causal")
 with imagining:
-    day = render(DAY, "causal")
-question = causal.CausalQuestion(temp=t, do_weather=forced, **day)
-outcome = cached_run(causal.answer, params, question, run_settings["n"], run_settings["seed"], label="Answering")
+    asked |= render(DAY, "causal")
+question = build(causal.CausalQuestion, [TEMP, DO_WEATHER, *DAY], asked)
+t, forced = question.temp, question.do_weather
+outcome = cached_run(
+    causal.answer,
+    params,
+    question,
+    run_settings["n"],
+    run_settings["seed"],
+    panels.device_preference(),
+    label="Answering",
+)
 if not outcome.ok:
     st.error(escape(outcome.error))
     st.stop()
 answers = outcome.result
+panels.device_note(answers)
 
 
 def answer_metric(column, label: str, answer: causal.Answer, how: str) -> None:

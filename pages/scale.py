@@ -5,7 +5,7 @@ import streamlit as st
 
 from ppl_models import scale
 from ui import charts, panels
-from ui.controls import Slider, render
+from ui.controls import Slider, build, render
 from ui.inference_controls import inference_settings
 from ui.runs import LiveSlot, cached_run, show_provenance
 from ui.shell import require_app_shell
@@ -14,33 +14,35 @@ from ui.text import escape
 require_app_shell()
 
 MODEL_CONTROLS = [
-    Slider(
+    Slider.for_field(
+        scale.ScaleQuery,
         "guess",
-        "Prior guess of the weight",
-        0.0,
-        30.0,
-        10.0,
-        0.1,
-        "The mean of the prior: weight ~ Normal(guess, prior sd). The lecture used 10.",
+        label="Prior guess of the weight",
+        min=0.0,
+        max=30.0,
+        step=0.1,
+        help="The mean of the prior: weight ~ Normal(guess, prior sd). The lecture used 10.",
     ),
-    Slider("prior_sd", "Prior sd", 0.1, 10.0, 1.0, 0.05, "How unsure the guess is."),
-    Slider(
+    Slider.for_field(
+        scale.ScaleQuery, "prior_sd", label="Prior sd", min=0.1, max=10.0, step=0.05, help="How unsure the guess is."
+    ),
+    Slider.for_field(
+        scale.ScaleQuery,
         "noise_sd",
-        "Measurement noise sd",
-        0.1,
-        10.0,
-        0.75,
-        0.05,
-        "measurement ~ Normal(weight, noise sd): how noisy the scale is.",
+        label="Measurement noise sd",
+        min=0.1,
+        max=10.0,
+        step=0.05,
+        help="measurement ~ Normal(weight, noise sd): how noisy the scale is.",
     ),
-    Slider(
+    Slider.for_field(
+        scale.ScaleQuery,
         "measurement",
-        "Observed measurement",
-        0.0,
-        30.0,
-        14.0,
-        0.1,
-        "What the scale showed; Pyro conditions on it with pyro.condition.",
+        label="Observed measurement",
+        min=0.0,
+        max=30.0,
+        step=0.1,
+        help="What the scale showed; Pyro conditions on it with pyro.condition.",
     ),
 ]
 
@@ -54,7 +56,7 @@ st.markdown(
 
 with st.sidebar:
     st.header("Model and evidence")
-    query = scale.ScaleQuery(**render(MODEL_CONTROLS, "scale"))
+    query = build(scale.ScaleQuery, MODEL_CONTROLS, render(MODEL_CONTROLS, "scale"))
     st.header("Inference")
     settings = inference_settings("scale")
 

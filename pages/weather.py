@@ -6,11 +6,11 @@ import streamlit as st
 
 from ppl_models import weather
 from ui import charts, panels
-from ui.controls import render
+from ui.controls import SEED, render
 from ui.runs import cached_run, show_provenance
 from ui.shell import require_app_shell
 from ui.text import escape
-from ui.weather_controls import SEED, draw_count, weather_params
+from ui.weather_controls import draw_count, weather_params
 
 require_app_shell()
 
@@ -28,11 +28,19 @@ with st.sidebar:
     st.header("Simulation")
     run_settings = render([draw_count(10_000), SEED], "weather")
 
-outcome = cached_run(weather.simulate, params, run_settings["n"], run_settings["seed"], label="Drawing days")
+outcome = cached_run(
+    weather.simulate,
+    params,
+    run_settings["n"],
+    run_settings["seed"],
+    panels.device_preference(),
+    label="Drawing days",
+)
 if not outcome.ok:
     st.error(escape(outcome.error))
     st.stop()
 draws = outcome.result
+panels.device_note(draws)
 cloudy = draws.samples["cloudy"] == 1
 temp, sales = draws.samples["temp"], draws.samples["ice_cream"]
 n = len(temp)

@@ -67,3 +67,18 @@ def test_malformed_links_fall_back_with_a_note():
     assert "`obs_weather=rainy` is not one of cloudy, sunny, unknown; using 'sunny' instead." in notes
     assert "`cf_temp=hot` is not a number; using 90.0 instead." in notes
     assert value_and_exact(app, "E[counterfactual sales]") == (198.0, 198.0)
+
+
+def test_the_sidebar_s_device_reaches_the_answers(monkeypatch):
+    from ppl_models import causal
+
+    asked = []
+    real = causal.answer
+
+    def answer(params, question, num_draws, seed, device="auto"):
+        asked.append(device)
+        return real(params, question, num_draws, seed, device)
+
+    monkeypatch.setattr(causal, "answer", answer)
+    open_page("causal", device="cpu")
+    assert asked == ["cpu"]

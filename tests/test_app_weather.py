@@ -68,3 +68,27 @@ def test_a_rare_weather_the_draws_never_made_is_named_beside_its_estimate():
     app = open_page("weather", n="10", p_cloudy="0.01")
     assert metric(app, "P(cloudy)").value == "0.000"
     assert "P(cloudy) from 10 draws is 0.01 from the exact value" in texts(app.warning)
+
+
+def test_the_sidebar_s_device_reaches_the_simulation_and_its_fallback_note_is_shown(monkeypatch):
+    """The run is keyed and made on the sidebar's device; a note from the run (cuda asked
+    for without a GPU, say) is shown above the numbers."""
+    from types import SimpleNamespace
+
+    from ui.run_cache import SHARED
+    from ui.runs import cache_key
+
+    asked = []
+    real = weather.simulate
+
+    def simulate(params, num_draws, seed, device="auto"):
+        asked.append(device)
+        return SimpleNamespace(
+            **vars(real(params, num_draws, seed, device)), device_note="No GPU here: ran on the CPU."
+        )
+
+    monkeypatch.setattr(weather, "simulate", simulate)
+    app = open_page("weather", device="cpu")
+    assert asked == ["cpu"]
+    assert SHARED.peek(cache_key(simulate, WeatherParams(), 10_000, 0, "cpu")) is not None
+    assert "No GPU here: ran on the CPU." in texts(app.info)

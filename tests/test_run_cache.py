@@ -109,3 +109,32 @@ def test_time_queued_behind_other_runs_is_kept_apart_from_the_compute_time():
     assert entry.value == 42
     assert entry.queued_seconds >= 0.3
     assert entry.compute_seconds < 0.2
+
+
+def test_dispatch_sends_only_the_runs_that_report_progress_to_the_workers():
+    from ui.runs import dispatch, over_budget_message
+
+    class Pool:
+        def __init__(self):
+            self.jobs = []
+
+        def run(self, function, args, progress=None, **budget):
+            self.jobs.append((function.__name__, args, progress, budget))
+            return "on a worker"
+
+    def streams(x, progress=None):
+        return ("here", x, progress)
+
+    def instant(x):
+        return ("here", x)
+
+    pool, report = Pool(), print
+    assert dispatch(instant, (1,), report, pool=pool, budget_s=5) == ("here", 1)
+    assert dispatch(streams, (1,), report, pool=None) == ("here", 1, report)
+    assert dispatch(streams, (1,)) == ("here", 1, None)
+    assert dispatch(streams, (2,), report, pool=pool, budget_s=5) == "on a worker"
+    assert dispatch(streams, (3,), pool=pool) == "on a worker"
+    assert pool.jobs == [
+        ("streams", (2,), report, {"budget_s": 5, "budget_message": over_budget_message(5)}),
+        ("streams", (3,), None, {}),
+    ]

@@ -21,8 +21,9 @@ class Lecture:
     :ivar url_path: the page's address (``/weather``); empty for the home page.
     :ivar blurb: the home page's card for it; empty for the home page itself.
     :ivar default_run: ``(function, *args)`` of the run the page makes with its default
-        setting, exactly as the page builds it, for the start-up warm-up; None when the
-        page has nothing worth computing ahead (it is instant).
+        setting, exactly as the page builds it (the device too: ``auto``, the sidebar's
+        until a student changes it), for the start-up warm-up; None when the page has
+        nothing worth computing ahead (it is instant).
     """
 
     page: str
@@ -42,7 +43,7 @@ CATALOG: tuple[Lecture, ...] = (
         "weather",
         "The lecture's weather and ice-cream models: draw up to 100,000 days at once and compare "
         "what they show with the exact probabilities.",
-        lambda: (weather.simulate, weather.WeatherParams(), 10_000, 0),
+        lambda: (weather.simulate, weather.WeatherParams(), 10_000, 0, "auto"),
     ),
     Lecture(
         "pages/causal.py",
@@ -51,7 +52,7 @@ CATALOG: tuple[Lecture, ...] = (
         "causal",
         "Seeing, doing and imagining: E[sales | temp = t] against E[sales | do(temp = t)], and what "
         "an observed day would have sold at another temperature.",
-        lambda: (causal.answer, weather.WeatherParams(), causal.CausalQuestion(), 20_000, 0),
+        lambda: (causal.answer, weather.WeatherParams(), causal.CausalQuestion(), 20_000, 0, "auto"),
     ),
     Lecture(
         "pages/scale.py",

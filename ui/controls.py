@@ -6,13 +6,17 @@ malformed value (``measurement=abc``) and falls back to the default; :func:`rend
 also checks the raw query string against each spec first and shows which values were
 ignored and why, so a broken link never looks like a working one. That check, and the
 rules every control follows for a link, are :mod:`ui.link_notes`.
+
+A control that fills a field of a settings dataclass is made with ``for_field``: its
+default is read from the dataclass, so the page, the warm-up and a bare ``Settings()``
+agree, and :func:`build` makes the settings from the controls' values by field name.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import Any, ClassVar
+from dataclasses import MISSING, dataclass, fields
+from typing import Any, ClassVar, Self, TypeVar
 
 import streamlit as st
 
@@ -25,8 +29,39 @@ def _default(key: str, argument: str, default: Any) -> dict[str, Any]:
     return {} if key in st.session_state else {argument: default}
 
 
+Settings = TypeVar("Settings")
+
+
+def default_of(settings: type, name: str) -> Any:
+    """The default of field ``name`` of the dataclass ``settings``."""
+    for candidate in fields(settings):
+        if candidate.name == name:
+            if candidate.default is MISSING:
+                raise TypeError(f"{settings.__name__}.{name} has no plain default for a control to show")
+            return candidate.default
+    raise AttributeError(f"{settings.__name__} has no field {name!r}")
+
+
+class _FillsAField:
+    """What every control spec shares: the settings field it fills."""
+
+    @property
+    def fills(self) -> str:
+        """The settings field this control's value goes to: ``field``, else its URL key."""
+        return self.field or self.key
+
+    @classmethod
+    def for_field(cls, settings: type, name: str, *, key: str = "", **spec: Any) -> Self:
+        """The control for ``settings.name``, starting at the dataclass's default.
+
+        :param key: its URL key, when that differs from the field's name (a link's
+            ``samples`` fills ``num_samples``): every link that works keeps working.
+        """
+        return cls(key=key or name, default=default_of(settings, name), field=name, **spec)
+
+
 @dataclass(frozen=True)
-class Slider:
+class Slider(_FillsAField):
     key: str
     label: str
     min: float
@@ -35,6 +70,7 @@ class Slider:
     step: float
     help: str
     number_box: bool = False  # a number box instead of a slider, for wide ranges
+    field: str = ""  # the settings field it fills; empty: the one named like its key
     free_text: ClassVar[bool] = False
 
     def problem(self, raw: str) -> str:
@@ -64,7 +100,7 @@ class Slider:
 
 
 @dataclass(frozen=True)
-class Choice:
+class Choice(_FillsAField):
     key: str
     label: str
     options: tuple[str, ...]
@@ -72,6 +108,7 @@ class Choice:
     default: str
     help: str
     compact: bool = False  # a drop-down, without the captions, for the sidebar
+    field: str = ""
     free_text: ClassVar[bool] = False
 
     def problem(self, raw: str) -> str:
@@ -100,11 +137,12 @@ class Choice:
 
 
 @dataclass(frozen=True)
-class Toggle:
+class Toggle(_FillsAField):
     key: str
     label: str
     default: bool
     help: str
+    field: str = ""
     free_text: ClassVar[bool] = False
 
     def problem(self, raw: str) -> str:
@@ -117,7 +155,7 @@ class Toggle:
 
 
 @dataclass(frozen=True)
-class Text:
+class Text(_FillsAField):
     """Free text the page parses itself (and reports on); never executed."""
 
     key: str
@@ -125,6 +163,7 @@ class Text:
     default: str
     help: str
     max_chars: int = 5000
+    field: str = ""
     # The value is the user's own text, so a link note quotes it as data (ui.link_notes
     # reads this flag rather than the class: it cannot import this module).
     free_text: ClassVar[bool] = True
@@ -156,3 +195,20 @@ def render(controls: list[Control], page: str) -> dict[str, Any]:
     values = {control.key: control.widget() for control in controls}
     link_notes.report(state, page, controls, raw_values, values)
     return values
+
+
+def by_field(controls: list[Control], values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' values (as :func:`render` returns them, by URL key) by the field each fills."""
+    return {control.fills: values[control.key] for control in controls}
+
+
+def build(settings: type[Settings], controls: list[Control], values: dict[str, Any], **others: Any) -> Settings:
+    """``settings`` filled from the controls' values by field name, and ``others`` as given."""
+    return settings(**by_field(controls, values), **others)
+
+
+# One seed for every page, so a link's ``seed`` means the same everywhere. Every runner
+# and settings class starts at seed 0 (tests/test_controls.py holds them to it).
+SEED = Slider(
+    "seed", "Random seed", 0, 10_000, 0, 1, "Same seed, same random draws and starting points.", number_box=True
+)

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models import gmm, gmm_data
-from ui.controls import Choice, Slider, Text, render
+from ui.controls import SEED, Choice, Slider, Text, build, default_of, render
 
 SOURCE = Choice(
     "source",
@@ -22,42 +22,141 @@ DATA = Text(
     ", ".join(f"{v:g}" for v in gmm.LECTURE_DATA),
     "The data set, e.g. 0, 1, 10, 11, 12. Short data sets travel in the link.",
 )
-SYNTHETIC = [
-    Text("true_locs", "True component locations", "0, 10", "Comma-separated; the components have equal weights."),
-    Slider("true_scale", "True shared scale", 0.1, 10.0, 1.0, 0.1, "Standard deviation of every true component."),
-    Slider("true_n", "Points to draw", 2, gmm_data.MAX_POINTS, 1000, 1, "Up to 100,000.", number_box=True),
-    Slider("data_seed", "Data seed", 0, 10_000, 0, 1, "Which synthetic data set.", number_box=True),
-]
-MODEL = [
-    Slider("k", "Components K", 1, gmm.MAX_K, 2, 1, "How many Gaussians the mixture has."),
-    Slider(
-        "concentration",
-        "Dirichlet concentration",
-        0.05,
-        10.0,
-        0.5,
-        0.05,
-        "weights ~ Dirichlet(concentration * ones(K)); below 1 favours a few dominant components.",
+TRUE_LOCS = Text(
+    "true_locs",
+    "True component locations",
+    ", ".join(f"{v:g}" for v in default_of(gmm_data.SyntheticData, "locs")),
+    "Comma-separated; the components have equal weights.",
+    field="locs",
+)
+# Filled from the controls as they are; the locations above are parsed first.
+SYNTHETIC_NUMBERS = [
+    Slider.for_field(
+        gmm_data.SyntheticData,
+        "scale",
+        key="true_scale",
+        label="True shared scale",
+        min=0.1,
+        max=10.0,
+        step=0.1,
+        help="Standard deviation of every true component.",
     ),
-    Slider("scale_sd", "Prior sd of log scale", 0.1, 10.0, 2.0, 0.1, "scale ~ LogNormal(0, this)."),
-    Slider("locs_sd", "Prior sd of the locations", 0.1, 100.0, 10.0, 0.1, "locs ~ Normal(0, this).", number_box=True),
-]
-FIT = [
-    Slider(
-        "inits",
-        "Random initialisations",
-        1,
-        gmm.MAX_INITS,
-        100,
-        1,
-        "Start from the best (lowest initial loss) of this many random starts, as the lecture does.",
+    Slider.for_field(
+        gmm_data.SyntheticData,
+        "n",
+        key="true_n",
+        label="Points to draw",
+        min=2,
+        max=gmm_data.MAX_POINTS,
+        step=1,
+        help="Up to 100,000.",
         number_box=True,
     ),
-    Slider("steps", "SVI steps", 1, gmm.MAX_STEPS, 200, 1, "Adam steps on the enumerated ELBO.", number_box=True),
-    Slider("lr", "Learning rate", 0.001, 1.0, 0.1, 0.001, "Adam's learning rate (the lecture: 0.1).", number_box=True),
-    Slider("beta1", "Adam beta1", 0.0, 0.999, 0.8, 0.001, "The lecture: 0.8.", number_box=True),
-    Slider("beta2", "Adam beta2", 0.0, 0.9999, 0.99, 0.0001, "The lecture: 0.99.", number_box=True),
-    Slider("seed", "Random seed", 0, 10_000, 0, 1, "Which random initialisations are tried.", number_box=True),
+    Slider.for_field(
+        gmm_data.SyntheticData,
+        "seed",
+        key="data_seed",
+        label="Data seed",
+        min=0,
+        max=10_000,
+        step=1,
+        help="Which synthetic data set.",
+        number_box=True,
+    ),
+]
+MODEL = [
+    Slider.for_field(
+        gmm.GmmSettings,
+        "k",
+        label="Components K",
+        min=1,
+        max=gmm.MAX_K,
+        step=1,
+        help="How many Gaussians the mixture has.",
+    ),
+]
+PRIOR = [
+    Slider.for_field(
+        gmm.GmmPrior,
+        "concentration",
+        label="Dirichlet concentration",
+        min=0.05,
+        max=10.0,
+        step=0.05,
+        help="weights ~ Dirichlet(concentration * ones(K)); below 1 favours a few dominant components.",
+    ),
+    Slider.for_field(
+        gmm.GmmPrior,
+        "scale_sd",
+        label="Prior sd of log scale",
+        min=0.1,
+        max=10.0,
+        step=0.1,
+        help="scale ~ LogNormal(0, this).",
+    ),
+    Slider.for_field(
+        gmm.GmmPrior,
+        "locs_sd",
+        label="Prior sd of the locations",
+        min=0.1,
+        max=100.0,
+        step=0.1,
+        help="locs ~ Normal(0, this).",
+        number_box=True,
+    ),
+]
+FIT = [
+    Slider.for_field(
+        gmm.GmmSettings,
+        "inits",
+        label="Random initialisations",
+        min=1,
+        max=gmm.MAX_INITS,
+        step=1,
+        help="Start from the best (lowest initial loss) of this many random starts, as the lecture does.",
+        number_box=True,
+    ),
+    Slider.for_field(
+        gmm.GmmSettings,
+        "steps",
+        label="SVI steps",
+        min=1,
+        max=gmm.MAX_STEPS,
+        step=1,
+        help="Adam steps on the enumerated ELBO.",
+        number_box=True,
+    ),
+    Slider.for_field(
+        gmm.GmmSettings,
+        "lr",
+        label="Learning rate",
+        min=0.001,
+        max=1.0,
+        step=0.001,
+        help="Adam's learning rate (the lecture: 0.1).",
+        number_box=True,
+    ),
+    Slider.for_field(
+        gmm.GmmSettings,
+        "beta1",
+        label="Adam beta1",
+        min=0.0,
+        max=0.999,
+        step=0.001,
+        help="The lecture: 0.8.",
+        number_box=True,
+    ),
+    Slider.for_field(
+        gmm.GmmSettings,
+        "beta2",
+        label="Adam beta2",
+        min=0.0,
+        max=0.9999,
+        step=0.0001,
+        help="The lecture: 0.99.",
+        number_box=True,
+    ),
+    SEED,
 ]
 
 
@@ -80,18 +179,18 @@ def data_source(page: str) -> tuple[tuple[float, ...] | gmm_data.SyntheticData |
             if upload is None:
                 return None, "Upload a CSV file with one column of numbers to fit."
             return gmm_data.parse_csv(upload.getvalue()), ""
-        values = render(SYNTHETIC, page)
+        values = render([TRUE_LOCS, *SYNTHETIC_NUMBERS], page)
         locs = gmm_data.parse_numbers(values["true_locs"])
         if not locs:
             return None, "Give at least one true component location."
-        return gmm_data.SyntheticData(locs, values["true_scale"], values["true_n"], values["data_seed"]), ""
+        return build(gmm_data.SyntheticData, SYNTHETIC_NUMBERS, values, locs=locs), ""
     except gmm_data.DataError as error:
         return None, str(error)
 
 
 def fit_settings(page: str) -> tuple[gmm.GmmPrior, gmm.GmmSettings]:
-    model = render(MODEL, page)
+    # K and the prior stay in view; the fit's numbers wait in the expander.
+    model = render([*MODEL, *PRIOR], page)
     with st.expander("Fit settings", expanded=False):
         fit = render(FIT, page)
-    prior = gmm.GmmPrior(model["concentration"], model["scale_sd"], model["locs_sd"])
-    return prior, gmm.GmmSettings(k=model["k"], **fit)
+    return build(gmm.GmmPrior, PRIOR, model), build(gmm.GmmSettings, [*MODEL, *FIT], {**model, **fit})

@@ -7,129 +7,141 @@ from typing import Any
 import streamlit as st
 
 from ppl_models.engine import mcmc, svi
-from ui.controls import Choice, Control, Slider, Toggle, render
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.svi import SviSettings
+from ui.controls import SEED, Choice, Control, Slider, Toggle, build, render
 from ui.panels import device_preference
 
-ALGO = Choice(
-    "algo",
-    "Inference algorithm",
-    ("hmc", "nuts", "svi"),
-    ("HMC: fixed trajectory (the lecture's)", "NUTS: adaptive trajectory", "SVI: fit a normal guide"),
-    "hmc",
-    "How Pyro approximates the posterior: two MCMC samplers, or variational inference.",
+# Fills McmcSettings.kernel, unless it says svi: that picks SviSettings instead.
+ALGO = Choice.for_field(
+    McmcSettings,
+    "kernel",
+    key="algo",
+    label="Inference algorithm",
+    options=("hmc", "nuts", "svi"),
+    captions=("HMC: fixed trajectory (the lecture's)", "NUTS: adaptive trajectory", "SVI: fit a normal guide"),
+    help="How Pyro approximates the posterior: two MCMC samplers, or variational inference.",
 )
 MCMC_CONTROLS: list[Control] = [
-    Slider(
-        "samples",
-        "Samples per chain",
-        10,
-        mcmc.MAX_SAMPLES,
-        1000,
-        10,
-        "Draws kept after warmup, per chain.",
+    Slider.for_field(
+        McmcSettings,
+        "num_samples",
+        key="samples",
+        label="Samples per chain",
+        min=10,
+        max=mcmc.MAX_SAMPLES,
+        step=10,
+        help="Draws kept after warmup, per chain.",
         number_box=True,
     ),
-    Slider(
-        "warmup",
-        "Warmup steps",
-        0,
-        mcmc.MAX_WARMUP,
-        50,
-        10,
-        "Draws thrown away while the sampler adapts its step size. The lecture used 50: often too few.",
+    Slider.for_field(
+        McmcSettings,
+        "warmup_steps",
+        key="warmup",
+        label="Warmup steps",
+        min=0,
+        max=mcmc.MAX_WARMUP,
+        step=10,
+        help="Draws thrown away while the sampler adapts its step size. The lecture used 50: often too few.",
         number_box=True,
     ),
-    Slider(
-        "chains",
-        "Chains",
-        1,
-        mcmc.MAX_CHAINS,
-        1,
-        1,
-        "Independent chains, run one after another. With 2 or more, R-hat compares them.",
+    Slider.for_field(
+        McmcSettings,
+        "num_chains",
+        key="chains",
+        label="Chains",
+        min=1,
+        max=mcmc.MAX_CHAINS,
+        step=1,
+        help="Independent chains, run one after another. With 2 or more, R-hat compares them.",
     ),
-    Slider(
+    Slider.for_field(
+        McmcSettings,
         "step_size",
-        "Step size",
-        0.01,
-        3.0,
-        0.9,
-        0.01,
-        "Leapfrog step size (the starting value when adaptation is on).",
+        label="Step size",
+        min=0.01,
+        max=3.0,
+        step=0.01,
+        help="Leapfrog step size (the starting value when adaptation is on).",
         number_box=True,
     ),
-    Slider(
+    Slider.for_field(
+        McmcSettings,
         "num_steps",
-        "Leapfrog steps (HMC)",
-        1,
-        mcmc.MAX_NUM_STEPS,
-        4,
-        1,
-        "Leapfrog steps per HMC iteration; ignored by NUTS, which picks its own.",
+        label="Leapfrog steps (HMC)",
+        min=1,
+        max=mcmc.MAX_NUM_STEPS,
+        step=1,
+        help="Leapfrog steps per HMC iteration; ignored by NUTS, which picks its own.",
         number_box=True,
     ),
-    Toggle(
-        "adapt",
-        "Adapt step size during warmup",
-        True,
-        "Pyro's default (the lecture's run adapted to 1.11). Off: the step size is used as given.",
+    Toggle.for_field(
+        McmcSettings,
+        "adapt_step_size",
+        key="adapt",
+        label="Adapt step size during warmup",
+        help="Pyro's default (the lecture's run adapted to 1.11). Off: the step size is used as given.",
     ),
-    Toggle(
-        "hold_steps",
-        "Hold leapfrog steps fixed (HMC)",
-        False,
-        "Pyro keeps step size × steps fixed while adapting, so a smaller step means more steps. "
+    Toggle.for_field(
+        McmcSettings,
+        "hold_num_steps",
+        key="hold_steps",
+        label="Hold leapfrog steps fixed (HMC)",
+        help="Pyro keeps step size × steps fixed while adapting, so a smaller step means more steps. "
         "On: keep the number of steps and adapt only the step size (textbook HMC); often faster.",
     ),
+    SEED,
 ]
 SVI_CONTROLS: list[Control] = [
-    Slider("svi_steps", "SVI steps", 10, svi.MAX_STEPS, 1000, 10, "Adam steps on the ELBO.", number_box=True),
-    Slider("lr", "Learning rate", 0.001, 0.5, 0.05, 0.001, "Adam's learning rate.", number_box=True),
-    Slider(
-        "particles",
-        "ELBO particles",
-        1,
-        32,
-        8,
-        1,
-        "Samples per ELBO estimate, vectorised: more means smoother gradients.",
+    Slider.for_field(
+        SviSettings,
+        "num_steps",
+        key="svi_steps",
+        label="SVI steps",
+        min=10,
+        max=svi.MAX_STEPS,
+        step=10,
+        help="Adam steps on the ELBO.",
+        number_box=True,
     ),
-    Choice(
+    Slider.for_field(
+        SviSettings,
+        "lr",
+        label="Learning rate",
+        min=0.001,
+        max=0.5,
+        step=0.001,
+        help="Adam's learning rate.",
+        number_box=True,
+    ),
+    Slider.for_field(
+        SviSettings,
+        "num_particles",
+        key="particles",
+        label="ELBO particles",
+        min=1,
+        max=32,
+        step=1,
+        help="Samples per ELBO estimate, vectorised: more means smoother gradients.",
+    ),
+    Choice.for_field(
+        SviSettings,
         "elbo",
-        "ELBO",
-        tuple(svi.ELBOS),
-        tuple(svi.ELBOS.values()),
-        "meanfield",
-        "Which estimator of the evidence lower bound SVI maximises.",
+        label="ELBO",
+        options=tuple(svi.ELBOS),
+        captions=tuple(svi.ELBOS.values()),
+        help="Which estimator of the evidence lower bound SVI maximises.",
     ),
+    SEED,
 ]
-SEED = Slider("seed", "Random seed", 0, 10_000, 0, 1, "Same seed, same draws.", number_box=True)
 
 
-def inference_settings(page: str) -> mcmc.McmcSettings | svi.SviSettings:
+def inference_settings(page: str) -> McmcSettings | SviSettings:
     """Draw the algorithm choice and its settings; return the frozen settings to run."""
     algo = render([ALGO], page)["algo"]
     with st.expander("Sampler and optimizer settings", expanded=False):
         shown = SVI_CONTROLS if algo == "svi" else MCMC_CONTROLS
-        values: dict[str, Any] = render([*shown, SEED], page)
+        values: dict[str, Any] = render(shown, page)
     if algo == "svi":
-        return svi.SviSettings(
-            num_steps=values["svi_steps"],
-            lr=values["lr"],
-            num_particles=values["particles"],
-            elbo=values["elbo"],
-            seed=values["seed"],
-            device=device_preference(),
-        )
-    return mcmc.McmcSettings(
-        kernel=algo,
-        num_samples=values["samples"],
-        warmup_steps=values["warmup"],
-        num_chains=values["chains"],
-        step_size=values["step_size"],
-        num_steps=values["num_steps"],
-        adapt_step_size=values["adapt"],
-        hold_num_steps=values["hold_steps"],
-        seed=values["seed"],
-        device=device_preference(),
-    )
+        return build(SviSettings, shown, values, device=device_preference())
+    return build(McmcSettings, shown, values, kernel=algo, device=device_preference())

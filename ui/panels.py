@@ -25,6 +25,16 @@ def device_preference() -> str:
     return st.session_state.get(DEVICE_KEY, "auto")
 
 
+def device_note(result) -> None:
+    """Say so when the run did not get the device the sidebar asked for (cuda without a GPU).
+
+    Read with a default: not every result type carries a note yet.
+    """
+    note = getattr(result, "device_note", "")
+    if note:
+        st.info(note)
+
+
 def estimate_metrics(mean: float, sd: float, exact_mean: float, exact_sd: float, svi_source: str) -> None:
     """ "Posterior mean" and "Posterior sd" metrics, each beside its exact value."""
     mean_col, sd_col = st.columns(2)
@@ -44,8 +54,7 @@ def estimate_metrics(mean: float, sd: float, exact_mean: float, exact_sd: float,
 
 def mcmc_diagnostics(run: McmcResult, csv_name: str) -> None:
     """Per-quantity trace and autocorrelation plots, the diagnostics table, a CSV download."""
-    if run.device_note:
-        st.info(run.device_note)
+    device_note(run)
     st.subheader("Diagnostics")
     for name, draws in run.draws.items():
         trace_col, acf_col = st.columns(2)
@@ -57,8 +66,7 @@ def mcmc_diagnostics(run: McmcResult, csv_name: str) -> None:
 
 def svi_convergence(run: SviResult, exact_params: dict[str, float]) -> None:
     """The loss curve and each guide parameter's path toward its exact value."""
-    if run.device_note:
-        st.info(run.device_note)
+    device_note(run)
     st.subheader("How SVI converged")
     loss_col, path_col = st.columns(2)
     loss_col.plotly_chart(charts.loss_curve(run.losses))

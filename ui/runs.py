@@ -1,9 +1,10 @@
 """Cached inference runs with a live progress bar, shared by every page.
 
 A page calls :func:`cached_run` with a ``ppl_models`` function and its frozen,
-hashable arguments. On a hit the result comes back at once; on a miss a progress bar
-(and, through ``live``, a chart that fills in) is drawn while the function runs.
-Errors come back as a message for the page, never as a traceback.
+hashable arguments. On a hit the result comes back at once; on a miss a
+:class:`LiveRun` draws a progress bar (and, through ``live``, a chart that fills in)
+while :func:`dispatch` runs the function, on the workers or here. Errors come back as a
+message for the page, never as a traceback.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import streamlit as st
 
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress
+from ppl_models.engine.runtime.workers import WorkerPool
 from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
 from ui.run_cache import SHARED, CachedValue
 
@@ -109,6 +111,103 @@ def reports_progress(function: Callable) -> bool:
     return "progress" in inspect.signature(function).parameters
 
 
+def dispatch(
+    function: Callable,
+    args: tuple,
+    progress: Callable[[Progress], None] | None = None,
+    *,
+    pool: WorkerPool | None = None,
+    budget_s: float | None = None,
+) -> Any:
+    """``function(*args)`` where it belongs: on ``pool``'s workers when there is a pool and
+    the function reports progress (the runs that stream and can be stopped), else here.
+
+    :param progress: receives each report; without it the function runs silently.
+    :param budget_s: seconds a worker may compute before it is killed; in this process the
+        budget is ``progress``'s to enforce (see :class:`LiveRun`).
+    """
+    reports = reports_progress(function)
+    if pool is not None and reports:
+        # The worker pool also stops a job that computes past the budget without a word
+        # (one huge torch operation), which the progress reports cannot see.
+        limit = {} if budget_s is None else {"budget_s": budget_s, "budget_message": over_budget_message(budget_s)}
+        return pool.run(function, args, progress=progress, **limit)
+    if reports and progress is not None:
+        return function(*args, progress=progress)
+    return function(*args)
+
+
+class LiveRun:
+    """What a page shows while its run computes: the Stop button, a progress bar, the
+    queue caption and (through ``live``) chart frames, at most one per frame interval.
+
+    Its :meth:`report` is the run's progress callback: it enforces the run budget and
+    publishes each report to the shared cache, so sessions waiting on the same key
+    (:meth:`follow`) draw the same progress. Use it as a context manager: entering draws
+    the bar, leaving clears everything it drew.
+    """
+
+    def __init__(
+        self, key: tuple, label: str, live: Callable[[Progress], None] | None = None, stop_name: str | None = None
+    ):
+        """:param stop_name: names the Stop button's key; None draws no button (a run that
+        does not report progress cannot be interrupted)."""
+        self._key, self._label, self._live = key, label, live
+        self._stop_slot = st.empty()
+        # Clicking Stop makes Streamlit rerun the page, interrupting this run at its next
+        # progress report (Streamlit raises its rerun exception there, which unwinds the
+        # inference guard). In that rerun the button reads True, so the run is not restarted.
+        self.stopped = stop_name is not None and self._stop_slot.button("Stop", key=f"stop-{stop_name}", help=STOP_HELP)
+        if self.stopped:
+            self._stop_slot.empty()
+            st.button("Run again", key=f"run-{stop_name}", help="Start this setting's run from the beginning.")
+        self.budget_s = run_budget_s()
+        self._last_live_frame = 0.0
+        # The clock starts at the first report, not here: time spent queued behind other
+        # sessions' runs for the inference lock is not this run's to answer for.
+        self._first_report_at: float | None = None
+
+    def __enter__(self) -> LiveRun:
+        self._bar = st.progress(0.0, text=f"{self._label}…")
+        self._waiting = st.empty()
+        ahead = runs_busy()
+        if ahead >= inference_slots():
+            self._waiting.caption(queue_message(ahead))
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._bar.empty()
+        self._waiting.empty()
+        self._stop_slot.empty()
+
+    def report(self, progress: Progress) -> None:
+        """This session's run reported: check the budget, publish, draw."""
+        now = time.perf_counter()
+        if self._first_report_at is None:
+            self._first_report_at = now
+            self._waiting.empty()
+        elif now - self._first_report_at > self.budget_s:
+            raise RunCancelled(over_budget_message(self.budget_s))
+        SHARED.publish(self._key, progress)
+        self._draw(progress)
+
+    def follow(self, progress: Progress | None) -> None:
+        """Another session's run of the same key reported (or has not yet): draw it."""
+        self._waiting.caption(
+            "Another session (or the start-up warm-up) is computing this exact setting; following it."
+        )
+        if progress is not None:
+            self._draw(progress)
+
+    def _draw(self, progress: Progress) -> None:
+        stage = STAGE_WORDS.get(progress.stage, progress.stage)
+        self._bar.progress(progress.fraction, text=f"{self._label}: {stage}, {progress.done} of {progress.total}")
+        now = time.perf_counter()
+        if self._live is not None and now - self._last_live_frame >= live_frame_interval_s():
+            self._last_live_frame = now
+            self._live(progress)
+
+
 def cached_run(
     function: Callable,
     *args: Any,
@@ -128,61 +227,18 @@ def cached_run(
     if entry is not None:
         return _outcome(entry, from_cache=True)
     reports = reports_progress(function)
-    stop_slot = st.empty()
-    # Clicking Stop makes Streamlit rerun the page, interrupting this run at its next
-    # progress report (Streamlit raises its rerun exception there, which unwinds the
-    # inference guard). In that rerun the button reads True, so the run is not restarted.
-    if reports and stop_slot.button("Stop", key=f"stop-{function.__qualname__}", help=STOP_HELP):
-        stop_slot.empty()
-        st.button("Run again", key=f"run-{function.__qualname__}", help="Start this setting's run from the beginning.")
+    run = LiveRun(key, label, live, stop_name=function.__qualname__ if reports else None)
+    if run.stopped:
         return RunOutcome(error=STOPPED)
-    bar = st.progress(0.0, text=f"{label}…")
-    waiting = st.empty()
+    # Before the bar: the first run starts the pool, and the queue caption counts its workers.
     pool = worker_pool() if reports else None
-    ahead = runs_busy()
-    if ahead >= inference_slots():
-        waiting.caption(queue_message(ahead))
-
-    last_live_frame = [0.0]
-
-    def draw(progress: Progress) -> None:
-        stage = STAGE_WORDS.get(progress.stage, progress.stage)
-        bar.progress(progress.fraction, text=f"{label}: {stage}, {progress.done} of {progress.total}")
-        now = time.perf_counter()
-        if live is not None and now - last_live_frame[0] >= live_frame_interval_s():
-            last_live_frame[0] = now
-            live(progress)
-
-    budget = run_budget_s()
-    # The clock starts at the first report, not here: time spent queued behind other
-    # sessions' runs for the inference lock is not this run's to answer for.
-    first_report_at: list[float] = []
-
-    def report(progress: Progress) -> None:
-        now = time.perf_counter()
-        if not first_report_at:
-            first_report_at.append(now)
-            waiting.empty()
-        elif now - first_report_at[0] > budget:
-            raise RunCancelled(over_budget_message(budget))
-        SHARED.publish(key, progress)
-        draw(progress)
-
-    def follow_other_session(progress: Progress | None) -> None:
-        waiting.caption("Another session (or the start-up warm-up) is computing this exact setting; following it.")
-        if progress is not None:
-            draw(progress)
-
-    def compute():
-        if pool is not None:
-            # The worker pool also stops a job that computes past the budget without a
-            # word (one huge torch operation), which the reports above cannot see.
-            stopped = over_budget_message(budget)
-            return pool.run(function, args, progress=report, budget_s=budget, budget_message=stopped)
-        return function(*args, progress=report) if reports else function(*args)
-
     try:
-        entry, from_cache = SHARED.get_or_compute(key, compute, on_wait=follow_other_session)
+        with run:
+            entry, from_cache = SHARED.get_or_compute(
+                key,
+                lambda: dispatch(function, args, run.report, pool=pool, budget_s=run.budget_s),
+                on_wait=run.follow,
+            )
         return _outcome(entry, from_cache)
     except (InferenceError, RunCancelled) as error:
         return RunOutcome(error=str(error))
@@ -191,10 +247,6 @@ def cached_run(
         # not a student: they go to the server log only.
         log.exception("Inference failed for %r", key)
         return RunOutcome(error=FAILED)
-    finally:
-        bar.empty()
-        waiting.empty()
-        stop_slot.empty()
 
 
 def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:

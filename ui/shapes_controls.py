@@ -7,7 +7,7 @@ import streamlit as st
 from ppl_models import shapes_spec
 from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.shapes_cost import check
-from ui.controls import Choice, Control, Slider, Text, render
+from ui.controls import Choice, Control, Slider, Text, default_of, render
 
 PLATE_NAMES = ("x_axis", "y_axis", "z_axis")
 DIMS = ("auto", "-1", "-2", "-3", "-4")
@@ -25,22 +25,49 @@ PRESET = Choice(
     "none",
     "Load one of the lecture's examples into the controls below.",
 )
+
+
+def shape_text(shape: tuple[int, ...] | None) -> str:
+    """A shape as its text box shows it: ``5, 3``; empty for () and for no shape at all."""
+    return "" if shape is None else ", ".join(map(str, shape))
+
+
+def _shape_box(name: str, label: str, help: str) -> Text:
+    """A text box for a shape field of ShapeSpec, which the page parses (shapes_spec.parse_shape)."""
+    return Text(name, label, shape_text(default_of(shapes_spec.ShapeSpec, name)), help, max_chars=40)
+
+
 DISTRIBUTION: list[Control] = [
-    Choice(
+    Choice.for_field(
+        shapes_spec.ShapeSpec,
         "family",
-        "Distribution",
-        tuple(shapes_spec.FAMILIES),
-        (),
-        "Normal",
-        "Which distribution to build; its parameters are filled with simple values.",
+        label="Distribution",
+        options=tuple(shapes_spec.FAMILIES),
+        captions=(),
+        help="Which distribution to build; its parameters are filled with simple values.",
         compact=True,
     ),
-    Text("param_shape", "Parameter shape", "", "e.g. 3 or 5, 3. Empty: a scalar parameter.", max_chars=40),
-    Text("expand", ".expand(batch_shape)", "", "e.g. 5. Empty: no .expand.", max_chars=40),
-    Slider("to_event", ".to_event(n)", 0, 3, 0, 1, "Move the n rightmost batch dims into the event (dependent)."),
-    Text("sample_shape", "sample_shape for d.sample", "", "e.g. 10. Draws iid copies on the left.", max_chars=40),
+    _shape_box("param_shape", "Parameter shape", "e.g. 3 or 5, 3. Empty: a scalar parameter."),
+    _shape_box("expand", ".expand(batch_shape)", "e.g. 5. Empty: no .expand."),
+    Slider.for_field(
+        shapes_spec.ShapeSpec,
+        "to_event",
+        label=".to_event(n)",
+        min=0,
+        max=3,
+        step=1,
+        help="Move the n rightmost batch dims into the event (dependent).",
+    ),
+    _shape_box("sample_shape", "sample_shape for d.sample", "e.g. 10. Draws iid copies on the left."),
+    # How many plates; each plate's own controls follow (plate_controls).
     Slider(
-        "plates", "Nested pyro.plates", 0, 3, 0, 1, "Outermost first; each plate declares one batch dim independent."
+        "plates",
+        "Nested pyro.plates",
+        0,
+        3,
+        len(default_of(shapes_spec.ShapeSpec, "plates")),
+        1,
+        "Outermost first; each plate declares one batch dim independent.",
     ),
 ]
 
@@ -73,10 +100,10 @@ def plate_controls(index: int) -> list[Control]:
 def _preset_values(spec: shapes_spec.ShapeSpec) -> dict:
     values = {
         "family": spec.family,
-        "param_shape": ", ".join(map(str, spec.param_shape)),
-        "expand": "" if spec.expand is None else ", ".join(map(str, spec.expand)),
+        "param_shape": shape_text(spec.param_shape),
+        "expand": shape_text(spec.expand),
         "to_event": spec.to_event,
-        "sample_shape": ", ".join(map(str, spec.sample_shape)),
+        "sample_shape": shape_text(spec.sample_shape),
         "plates": len(spec.plates),
     }
     for index, plate in enumerate(spec.plates):

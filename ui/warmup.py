@@ -7,7 +7,6 @@ session that arrives mid-computation waits for this run instead of starting anot
 
 from __future__ import annotations
 
-import functools
 import logging
 import os
 import threading
@@ -16,7 +15,7 @@ from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ui.capacity import worker_pool
 from ui.catalog import CATALOG
 from ui.run_cache import SHARED
-from ui.runs import cache_key, reports_progress
+from ui.runs import cache_key, dispatch, reports_progress
 
 log = logging.getLogger(__name__)
 _started = threading.Event()
@@ -29,10 +28,13 @@ def default_jobs() -> list[tuple]:
 
 
 def _compute(function, args: tuple, pool=None) -> None:
-    """Compute one job into the shared cache: on ``pool``'s workers when given, else here."""
-    compute = functools.partial(pool.run, function, args) if pool is not None else functools.partial(function, *args)
+    """Compute one job into the shared cache, where a page's run of it would go.
+
+    No budget and no progress: nobody watches the warm-up, and the lecture's defaults are
+    well inside a run's budget.
+    """
     try:
-        SHARED.get_or_compute(cache_key(function, *args), compute)
+        SHARED.get_or_compute(cache_key(function, *args), lambda: dispatch(function, args, pool=pool))
     except RunCancelled:
         pass  # the server is shutting down
     except InferenceError as error:
