@@ -45,6 +45,7 @@ if not outcome.ok:
     st.error(escape(outcome.error))
     st.stop()
 fit = outcome.result
+panels.device_note(fit)
 truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
 chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
 
@@ -91,7 +92,13 @@ with posterior:
     )
     if st.toggle("Sample the full posterior with NUTS (2 chains, slower)", key="nuts"):
         nuts = McmcSettings(
-            kernel="nuts", num_samples=150, warmup_steps=100, num_chains=2, max_tree_depth=6, seed=settings.seed
+            kernel="nuts",
+            num_samples=150,
+            warmup_steps=100,
+            num_chains=2,
+            max_tree_depth=6,
+            seed=settings.seed,
+            device=settings.device,
         )
         sampled = cached_run(gmm.sample_posterior, data, prior, settings.k, nuts, label="Sampling with NUTS")
         if sampled.ok:

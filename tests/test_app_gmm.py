@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+import torch
 
 from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
 
@@ -91,3 +92,11 @@ def test_nuts_shows_both_chains_and_explains_label_switching():
     assert not app.error, texts(app.error)
     traces = [f for f in figures(app) if f["layout"]["title"]["text"].startswith("Trace of locs")]
     assert len(traces) == 2 and [t["name"] for t in traces[0]["data"]] == ["chain 1", "chain 2"]
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback when no GPU is present")
+def test_asking_for_cuda_without_a_gpu_fits_on_the_cpu_and_says_so():
+    app = open_page("gmm", device="cuda")
+    assert "CUDA was requested but no GPU is available here; ran on the CPU." in texts(app.info)
+    # The lecture's answer, as on the CPU: the weights 0.375 / 0.625 in either label order.
+    assert sorted(np.round(estimates(app)["weight"], 3)) == [0.375, 0.625]

@@ -7,6 +7,7 @@ import streamlit as st
 
 from ppl_models import gmm, gmm_data
 from ui.controls import SEED, Choice, Slider, Text, build, default_of, render
+from ui.panels import device_preference
 
 SOURCE = Choice(
     "source",
@@ -193,4 +194,5 @@ def fit_settings(page: str) -> tuple[gmm.GmmPrior, gmm.GmmSettings]:
     model = render([*MODEL, *PRIOR], page)
     with st.expander("Fit settings", expanded=False):
         fit = render(FIT, page)
-    return build(gmm.GmmPrior, PRIOR, model), build(gmm.GmmSettings, [*MODEL, *FIT], {**model, **fit})
+    settings = build(gmm.GmmSettings, [*MODEL, *FIT], {**model, **fit}, device=device_preference())
+    return build(gmm.GmmPrior, PRIOR, model), settings
