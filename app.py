@@ -14,6 +14,7 @@ import streamlit as st
 from ui.catalog import CATALOG
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
+from ui.shell import route_every_page_through_the_app
 from ui.warmup import warm_default_settings
 
 FAVICON = Path(__file__).with_name("static") / "favicon.png"
@@ -51,8 +52,10 @@ async def warm_up_at_server_start(_app):
     """Compute every page's default in the background from the moment the server starts.
 
     Without this the warm-up would start with the first session, and the first student
-    would wait for it (README, Start-up).
+    would wait for it (README, Start-up). It also routes every page through this file
+    before the first request can reach a page file directly (``ui/shell.py``).
     """
+    route_every_page_through_the_app()
     warm_default_settings()
     yield
 

@@ -7,11 +7,8 @@ from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels
 from ui.controls import SEED, build, render
 from ui.runs import cached_run, show_provenance
-from ui.shell import require_app_shell
 from ui.text import escape
 from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_params
-
-require_app_shell()
 
 st.title("Interventions and counterfactuals")
 st.markdown(

@@ -9,10 +9,7 @@ from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, panels
 from ui.gmm_controls import data_source, fit_settings
 from ui.runs import LiveSlot, cached_run, show_provenance
-from ui.shell import require_app_shell
 from ui.text import escape
-
-require_app_shell()
 
 st.title("Gaussian mixture: MAP by SVI with enumeration")
 st.markdown(

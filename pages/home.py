@@ -3,9 +3,6 @@
 import streamlit as st
 
 from ui.catalog import lecture_pages
-from ui.shell import require_app_shell
-
-require_app_shell()
 
 st.title("Pyro Model Explorer")
 st.markdown(

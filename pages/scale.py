@@ -8,10 +8,7 @@ from ui import charts, panels
 from ui.controls import Slider, build, render
 from ui.inference_controls import inference_settings
 from ui.runs import LiveSlot, cached_run, show_provenance
-from ui.shell import require_app_shell
 from ui.text import escape
-
-require_app_shell()
 
 MODEL_CONTROLS = [
     Slider.for_field(

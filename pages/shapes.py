@@ -5,10 +5,7 @@ import streamlit as st
 from ppl_models import shapes
 from ui.runs import cached_run
 from ui.shapes_controls import apply_preset, shape_spec
-from ui.shell import require_app_shell
 from ui.text import escape, literal
-
-require_app_shell()
 
 
 def coloured(shape: tuple[int, ...], colour: str) -> str:

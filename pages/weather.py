@@ -8,11 +8,8 @@ from ppl_models import weather
 from ui import charts, panels
 from ui.controls import SEED, render
 from ui.runs import cached_run, show_provenance
-from ui.shell import require_app_shell
 from ui.text import escape
 from ui.weather_controls import draw_count, weather_params
-
-require_app_shell()
 
 st.title("Stochastic functions: weather and ice cream")
 st.markdown(
