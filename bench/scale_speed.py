@@ -27,10 +27,12 @@ from pyro.infer import HMC, MCMC
 from ppl_models.engine.diagnostics import effective_sample_size
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight
+from ui.shell import route_apptest_pages_through_the_app
 
 ROOT = Path(__file__).resolve().parent.parent
 # Read when app.py runs (AppTest below), not at import: the warm-up would time itself.
 os.environ.setdefault("PME_WARMUP", "0")
+route_apptest_pages_through_the_app()
 
 
 def lecture_script(seed: int) -> tuple[float, torch.Tensor]:

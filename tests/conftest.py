@@ -16,6 +16,9 @@ os.environ["PME_WARMUP"] = "0"
 os.environ["PME_WORKERS"] = "0"
 
 from ui.run_cache import SHARED  # noqa: E402
+from ui.shell import route_apptest_pages_through_the_app  # noqa: E402
+
+route_apptest_pages_through_the_app()
 
 # The server and browser fixtures live beside their helpers.
 pytest_plugins = ["tests.browser_fixtures"]

@@ -73,7 +73,7 @@ def test_a_rare_weather_the_draws_never_made_is_named_beside_its_estimate():
 def test_the_sidebar_s_device_reaches_the_simulation_and_its_fallback_note_is_shown(monkeypatch):
     """The run is keyed and made on the sidebar's device; a note from the run (cuda asked
     for without a GPU, say) is shown above the numbers."""
-    from types import SimpleNamespace
+    from dataclasses import replace
 
     from ui.run_cache import SHARED
     from ui.runs import cache_key
@@ -83,9 +83,7 @@ def test_the_sidebar_s_device_reaches_the_simulation_and_its_fallback_note_is_sh
 
     def simulate(params, num_draws, seed, device="auto"):
         asked.append(device)
-        return SimpleNamespace(
-            **vars(real(params, num_draws, seed, device)), device_note="No GPU here: ran on the CPU."
-        )
+        return replace(real(params, num_draws, seed, device), device_note="No GPU here: ran on the CPU.")
 
     monkeypatch.setattr(weather, "simulate", simulate)
     app = open_page("weather", device="cpu")

@@ -20,3 +20,22 @@ from streamlit.runtime.pages_manager import PagesManager
 
 def route_every_page_through_the_app() -> None:
     PagesManager.uses_pages_directory = False
+
+
+def route_apptest_pages_through_the_app() -> None:
+    """Do for Streamlit's AppTest what the server's start does for ``streamlit run``.
+
+    AppTest runs no ``st.App`` lifespan, and before every run it resets the flag to None,
+    which makes a new ``PagesManager`` look for ``pages/`` again and run a page file
+    without ``app.py``. Its ``PagesManager`` is replaced by one that routes every page
+    through the app first, so tests see the page as a browser does: sidebar, device
+    choice and all. Called by the test suite and the benches that use AppTest.
+    """
+    from streamlit.testing.v1 import app_test
+
+    class ThroughTheApp(PagesManager):
+        def __init__(self, *args, **kwargs):
+            route_every_page_through_the_app()
+            super().__init__(*args, **kwargs)
+
+    app_test.PagesManager = ThroughTheApp
