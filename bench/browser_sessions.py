@@ -12,7 +12,7 @@ import asyncio
 import time
 from pathlib import Path
 
-from ppl_models.scale import ScaleQuery, exact_posterior
+from ppl_models.scale import ScaleSettings, exact_posterior
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -33,7 +33,7 @@ ERRORS = '[data-testid="stException"]'
 
 async def _open_and_time(context, url: str, measurement: float, timeout_ms: int) -> tuple[float, list[str]]:
     page = await context.new_page()
-    exact = exact_posterior(ScaleQuery(measurement=measurement))
+    exact = exact_posterior(ScaleSettings(measurement=measurement))
     expected = f"vs exact {exact.mean:.3f}"
     started = time.perf_counter()
     await page.goto(f"{url}/scale?measurement={measurement:g}", wait_until="commit")

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from bench.app_server import start_server
 from bench.browser_sessions import scale_links_at_once
 from bench.session_client import AppSession, PageView, table
-from ppl_models.scale import ScaleQuery, exact_posterior
+from ppl_models.scale import ScaleSettings, exact_posterior
 
 MEASUREMENT = "Observed measurement"
 NUMBERS = "Numbers (comma-separated)"
@@ -89,7 +89,7 @@ def check_scale(view: PageView, measurement: float) -> list[str]:
     metric = view.metric("Posterior mean")
     if metric is None:
         return [*problems, f"measurement {measurement}: no Posterior mean on the page"]
-    exact = exact_posterior(ScaleQuery(measurement=measurement))
+    exact = exact_posterior(ScaleSettings(measurement=measurement))
     shown_exact = float(re.search(r"vs exact (-?[\d.]+)", metric.delta).group(1))
     if abs(shown_exact - exact.mean) > 1e-3:
         problems.append(f"measurement {measurement}: the page answers exact {shown_exact}, not {exact.mean:.3f}")

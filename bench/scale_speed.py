@@ -26,7 +26,7 @@ from pyro.infer import HMC, MCMC
 
 from ppl_models.engine.diagnostics import effective_sample_size
 from ppl_models.engine.mcmc import McmcSettings
-from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight
+from ppl_models.scale import ScaleSettings, exact_posterior, infer_weight
 from ui.shell import route_apptest_pages_through_the_app
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +52,7 @@ def lecture_script(seed: int) -> tuple[float, torch.Tensor]:
 
 
 def quality(draws) -> str:
-    exact = exact_posterior(ScaleQuery())
+    exact = exact_posterior(ScaleSettings())
     draws = torch.as_tensor(draws).reshape(1, -1).numpy()
     return (
         f"mean {draws.mean():.3f} (exact {exact.mean:.3f}), sd {draws.std(ddof=1):.3f} (exact {exact.sd:.3f}), "
@@ -69,7 +69,7 @@ def app_run(settings: McmcSettings) -> tuple[float, float, object]:
         if len(report.partial.get("weight", [])) > 1 and not first_draws:
             first_draws.append(time.perf_counter() - started)
 
-    result = infer_weight(ScaleQuery(), settings, progress=progress)
+    result = infer_weight(ScaleSettings(), settings, progress=progress)
     return time.perf_counter() - started, (first_draws or [float("nan")])[0], result
 
 
@@ -125,7 +125,7 @@ def main() -> None:
     # One untimed short run of each path first: the one-off set-up of a process (imports,
     # first traces) is paid by the server's start-up warm-up, not by a student's change.
     lecture_script(options.seed)
-    infer_weight(ScaleQuery(), McmcSettings(seed=options.seed, num_samples=20, warmup_steps=20))
+    infer_weight(ScaleSettings(), McmcSettings(seed=options.seed, num_samples=20, warmup_steps=20))
     baseline_runs = [lecture_script(options.seed) for _ in range(options.repeats)]
     baseline, baseline_draws = min(baseline_runs, key=lambda run: run[0])
     print(f"lecture-faithful script: {baseline:.2f} s; {quality(baseline_draws)}")

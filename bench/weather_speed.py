@@ -19,7 +19,7 @@ import pyro.distributions as dist
 from ppl_models import weather
 from ppl_models.engine.counterfactual import run_counterfactual
 from ppl_models.engine.sampling import run_likelihood_weighting
-from ppl_models.weather import WeatherParams, ice_cream_sales
+from ppl_models.weather import WeatherSettings, ice_cream_sales
 
 LOOP_DAYS = 5_000
 DAYS = 100_000
@@ -50,7 +50,7 @@ def best_of(repeats: int, run) -> float:
 
 
 def main() -> None:
-    params = WeatherParams()
+    params = WeatherSettings()
     args = params.as_args()
     pyro.set_rng_seed(0)
     loop = best_of(1, lambda: [lecture_ice_cream_sales() for _ in range(LOOP_DAYS)]) * DAYS / LOOP_DAYS

@@ -8,7 +8,7 @@ from ui import charts, panels
 from ui.controls import SEED, build, render
 from ui.runs import cached_run, show_provenance
 from ui.text import escape
-from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_params
+from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_settings
 
 st.title("Interventions and counterfactuals")
 st.markdown(
@@ -20,7 +20,7 @@ st.markdown(
 
 with st.sidebar:
     st.header("Model numbers")
-    params = weather_params("causal")
+    params = weather_settings("causal")
     st.header("Simulation")
     run_settings = render([draw_count(20_000), SEED], "causal")
 
@@ -33,7 +33,7 @@ with doing:
     asked |= render([DO_WEATHER], "causal")
 with imagining:
     asked |= render(DAY, "causal")
-question = build(causal.CausalQuestion, [TEMP, DO_WEATHER, *DAY], asked)
+question = build(causal.CausalSettings, [TEMP, DO_WEATHER, *DAY], asked)
 t, forced = question.temp, question.do_weather
 outcome = cached_run(
     causal.answer,
@@ -163,5 +163,4 @@ if graph.ok:
     observed_tab.caption("pyro.render_model: the shaded node is observed; the weather still points into it.")
     intervened_tab.graphviz_chart(intervened_graph(graph.result, "temp", t))
     intervened_tab.caption("do(temp) replaces temp's mechanism: the edge from cloudy into temp is cut.")
-observed = {"temp": question.obs_temp, "ice_cream": question.obs_sales}
-code_tab.code(weather.causal_code(params, t, question.cf_temp, observed), language="python")
+code_tab.code(causal.answer_code(params, question, run_settings["n"], run_settings["seed"]), language="python")

@@ -105,4 +105,4 @@ with posterior:
         else:
             st.error(escape(sampled.error))
 with model_tab:
-    st.code(gmm.fit_code(fit.data, prior, settings), language="python")
+    st.code(gmm.fit_map_code(fit.data, prior, settings), language="python")

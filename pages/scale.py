@@ -12,7 +12,7 @@ from ui.text import escape
 
 MODEL_CONTROLS = [
     Slider.for_field(
-        scale.ScaleQuery,
+        scale.ScaleSettings,
         "guess",
         label="Prior guess of the weight",
         min=0.0,
@@ -21,10 +21,10 @@ MODEL_CONTROLS = [
         help="The mean of the prior: weight ~ Normal(guess, prior sd). The lecture used 10.",
     ),
     Slider.for_field(
-        scale.ScaleQuery, "prior_sd", label="Prior sd", min=0.1, max=10.0, step=0.05, help="How unsure the guess is."
+        scale.ScaleSettings, "prior_sd", label="Prior sd", min=0.1, max=10.0, step=0.05, help="How unsure the guess is."
     ),
     Slider.for_field(
-        scale.ScaleQuery,
+        scale.ScaleSettings,
         "noise_sd",
         label="Measurement noise sd",
         min=0.1,
@@ -33,7 +33,7 @@ MODEL_CONTROLS = [
         help="measurement ~ Normal(weight, noise sd): how noisy the scale is.",
     ),
     Slider.for_field(
-        scale.ScaleQuery,
+        scale.ScaleSettings,
         "measurement",
         label="Observed measurement",
         min=0.0,
@@ -53,7 +53,7 @@ st.markdown(
 
 with st.sidebar:
     st.header("Model and evidence")
-    query = build(scale.ScaleQuery, MODEL_CONTROLS, render(MODEL_CONTROLS, "scale"))
+    query = build(scale.ScaleSettings, MODEL_CONTROLS, render(MODEL_CONTROLS, "scale"))
     st.header("Inference")
     settings = inference_settings("scale")
 
@@ -91,7 +91,7 @@ if result.mcmc is not None:
 else:
     panels.svi_convergence(result.svi, {"weight_loc": exact.mean, "weight_scale": exact.sd})
 panels.model_section(
-    scale.pyro_code(query, settings),
+    scale.infer_weight_code(query, settings),
     scale.scale,
     (query.guess, query.prior_sd, query.noise_sd),
     (("measurement", query.measurement),),

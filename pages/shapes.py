@@ -4,7 +4,7 @@ import streamlit as st
 
 from ppl_models import shapes
 from ui.runs import cached_run
-from ui.shapes_controls import apply_preset, shape_spec
+from ui.shapes_controls import apply_preset, shapes_settings
 from ui.text import escape, literal
 
 
@@ -22,7 +22,7 @@ st.markdown(
 
 with st.sidebar:
     apply_preset("shapes")
-    spec, problem = shape_spec("shapes")
+    spec, problem = shapes_settings("shapes")
 
 if problem:
     st.error(escape(problem))

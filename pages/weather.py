@@ -9,7 +9,7 @@ from ui import charts, panels
 from ui.controls import SEED, render
 from ui.runs import cached_run, show_provenance
 from ui.text import escape
-from ui.weather_controls import draw_count, weather_params
+from ui.weather_controls import draw_count, weather_settings
 
 st.title("Stochastic functions: weather and ice cream")
 st.markdown(
@@ -21,7 +21,7 @@ st.markdown(
 
 with st.sidebar:
     st.header("Model numbers")
-    params = weather_params("weather")
+    params = weather_settings("weather")
     st.header("Simulation")
     run_settings = render([draw_count(10_000), SEED], "weather")
 
@@ -87,5 +87,5 @@ sales_col.plotly_chart(
 st.caption(f"{n:,} days drawn at once inside pyro.plate in {draws.wall_time_s * 1000:.0f} ms on {draws.device}.")
 
 panels.model_section(
-    weather.simulation_code(params, n, run_settings["seed"]), weather.ice_cream_sales, params.as_args(), ()
+    weather.simulate_code(params, n, run_settings["seed"]), weather.ice_cream_sales, params.as_args(), ()
 )

@@ -34,9 +34,9 @@ def _keep_this_main(main_path: str) -> None:
 multiprocessing.spawn._fixup_main_from_path = _keep_this_main
 
 WARM_JOBS = [
-    (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings(num_samples=20, warmup_steps=10)),
-    (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings(kernel="nuts", num_samples=20, warmup_steps=10)),
-    (scale.infer_weight, scale.ScaleQuery(), svi.SviSettings(num_steps=20)),
+    (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings(num_samples=20, warmup_steps=10)),
+    (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings(kernel="nuts", num_samples=20, warmup_steps=10)),
+    (scale.infer_weight, scale.ScaleSettings(), svi.SviSettings(num_steps=20)),
     (gmm.fit_map, gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=5)),
 ]
 

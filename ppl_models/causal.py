@@ -20,13 +20,13 @@ from ppl_models import weather
 from ppl_models.engine.counterfactual import run_counterfactual
 from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.engine.sampling import WeightedDraws, run_likelihood_weighting
-from ppl_models.weather import WeatherParams, ice_cream_sales
+from ppl_models.weather import WeatherSettings, ice_cream_sales
 
 WEATHERS = ("cloudy", "sunny", "unknown")
 
 
 @dataclass(frozen=True)
-class CausalQuestion:
+class CausalSettings:
     temp: float = 85.0
     do_weather: str = "sunny"
     obs_weather: str = "sunny"
@@ -82,8 +82,8 @@ def disagreement_note(mean: float, exact: float, standard_error: float, ess: flo
 
 @dataclass(frozen=True)
 class CausalAnswers:
-    params: WeatherParams
-    question: CausalQuestion
+    params: WeatherSettings
+    question: CausalSettings
     conditioned: Answer
     intervened: Answer
     weather_intervened: Answer
@@ -115,7 +115,7 @@ def _answer(draws: WeightedDraws, values: np.ndarray, exact: float, notes: list[
 
 
 def answer(
-    params: WeatherParams, question: CausalQuestion, num_draws: int, seed: int, device: str = "auto"
+    params: WeatherSettings, question: CausalSettings, num_draws: int, seed: int, device: str = "auto"
 ) -> CausalAnswers:
     """Answer the three questions with ``num_draws`` draws each."""
     params.check()
@@ -170,4 +170,36 @@ def answer(
         wall_time_s=seen.wall_time_s + done.wall_time_s + forced.wall_time_s + imagined.factual.wall_time_s,
         device=seen.device,
         device_note=seen.device_note,
+    )
+
+
+def answer_code(params: WeatherSettings, question: CausalSettings, num_draws: int, seed: int) -> str:
+    """The three questions as a notebook cell, with the page's numbers."""
+    temp, cf_temp = question.temp, question.cf_temp
+    observed = {"temp": question.obs_temp, "ice_cream": question.obs_sales}
+    observed_text = ", ".join(f'"{k}": torch.tensor({v!r})' for k, v in observed.items())
+    return (
+        weather.model_code(params)
+        + f"""
+from pyro.infer import Importance, EmpiricalMarginal
+
+pyro.set_rng_seed({seed})
+
+# Seeing: condition on temp = {temp:g} and weigh the draws by it (likelihood weighting).
+seen = pyro.condition(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
+posterior = Importance(seen, num_samples={num_draws}).run()
+print("E[sales | temp = {temp:g}] =", EmpiricalMarginal(posterior).mean.item())
+
+# Doing: set temp = {temp:g}; the weather keeps its prior.
+done = pyro.do(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
+print("E[sales | do(temp = {temp:g})] =", torch.stack([done() for _ in range({num_draws})]).mean().item())
+
+# Imagining: the app uses ChiRho's twin worlds to share the day's weather and noise:
+# from chirho.counterfactual.handlers import MultiWorldCounterfactual
+# from chirho.interventional.handlers import do
+# from chirho.observational.handlers import condition
+# with MultiWorldCounterfactual(), do(actions={{"temp": torch.tensor({cf_temp!r})}}), \\
+#         condition(data={{{observed_text}}}):
+#     ...  # the ice_cream site must be a TransformedDistribution of its noise
+"""
     )

@@ -359,7 +359,7 @@ def map_assignment(
     return np.concatenate(slices)
 
 
-def fit_code(data: Sequence[float] | np.ndarray, prior: GmmPrior, settings: GmmSettings) -> str:
+def fit_map_code(data: Sequence[float] | np.ndarray, prior: GmmPrior, settings: GmmSettings) -> str:
     """The lecture's code for this setting, as a notebook cell."""
     data_line = "data = torch.tensor([" + ", ".join(repr(float(v)) for v in data[:20]) + "])"
     if len(data) > 20:

@@ -37,7 +37,7 @@ from ppl_models.exact import Normal
 
 
 @dataclass(frozen=True)
-class ScaleQuery:
+class ScaleSettings:
     """The model's numbers and the observed measurement (the lecture's by default)."""
 
     guess: float = 10.0
@@ -66,11 +66,11 @@ def scale_guide(guess: torch.Tensor, prior_sd: torch.Tensor, noise_sd: torch.Ten
     pyro.sample("weight", dist.Normal(loc, sd))
 
 
-def prior(query: ScaleQuery) -> Normal:
+def prior(query: ScaleSettings) -> Normal:
     return Normal(query.guess, query.prior_sd)
 
 
-def exact_posterior(query: ScaleQuery) -> Normal:
+def exact_posterior(query: ScaleSettings) -> Normal:
     """Normal-normal conjugacy: precisions add, means are precision-weighted."""
     prior_precision = 1 / query.prior_sd**2
     noise_precision = 1 / query.noise_sd**2
@@ -91,12 +91,12 @@ class ScaleInference:
     svi: SviResult | None = None
 
 
-def _model_args(query: ScaleQuery) -> tuple[float, float, float]:
+def _model_args(query: ScaleSettings) -> tuple[float, float, float]:
     return (float(query.guess), float(query.prior_sd), float(query.noise_sd))
 
 
 def infer_weight(
-    query: ScaleQuery,
+    query: ScaleSettings,
     settings: McmcSettings | SviSettings,
     progress: ProgressCallback | None = None,
 ) -> ScaleInference:
@@ -119,7 +119,7 @@ def infer_weight(
     return ScaleInference(mcmc.draws["weight"], summary.mean, summary.sd, tuple(advice), mcmc=mcmc)
 
 
-def pyro_code(query: ScaleQuery, settings: McmcSettings | SviSettings) -> str:
+def infer_weight_code(query: ScaleSettings, settings: McmcSettings | SviSettings) -> str:
     """Pyro code, runnable in a notebook, equivalent to the page's current setting."""
     header = f"""import torch
 import pyro

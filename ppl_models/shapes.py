@@ -6,7 +6,7 @@ moves batch dims to the event; plates are counted from the right. :func:`explore
 builds the chosen distribution and plates, samples, and reports every shape exactly as
 Pyro and torch produce it, or turns Pyro's error into an explanation and a fix.
 
-The setting itself is :mod:`ppl_models.shapes_spec`; what it may cost, and the check
+The setting itself is :mod:`ppl_models.shapes_settings`; what it may cost, and the check
 that refuses it before anything is built, is :mod:`ppl_models.shapes_cost`.
 """
 
@@ -24,7 +24,7 @@ from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.engine.runtime.progress import Progress, ProgressCallback
 from ppl_models.shapes_cost import check
-from ppl_models.shapes_spec import FAMILIES, SITE_NAME, ShapeSpec
+from ppl_models.shapes_settings import FAMILIES, SITE_NAME, ShapesSettings
 
 
 class ShapeError(InferenceError):
@@ -59,7 +59,7 @@ class ShapeReport:
     code: str
 
 
-def _build(spec: ShapeSpec) -> dist.Distribution:
+def _build(spec: ShapesSettings) -> dist.Distribution:
     shape = torch.Size(spec.param_shape)
     family = spec.family
     if FAMILIES[family][1] and not shape:
@@ -107,7 +107,7 @@ def _build(spec: ShapeSpec) -> dist.Distribution:
     return d
 
 
-def _explain_plate_error(message: str, spec: ShapeSpec) -> ShapeError:
+def _explain_plate_error(message: str, spec: ShapesSettings) -> ShapeError:
     first = message.split("\n")[0]
     if "collide at dim" in message:
         return ShapeError(
@@ -125,7 +125,7 @@ def _explain_plate_error(message: str, spec: ShapeSpec) -> ShapeError:
     return ShapeError(first, "Pyro could not place the site inside these plates.", "Check each plate's size and dim.")
 
 
-def explore(spec: ShapeSpec, progress: ProgressCallback | None = None) -> ShapeReport:
+def explore(spec: ShapesSettings, progress: ProgressCallback | None = None) -> ShapeReport:
     """Build, sample and trace ``spec``; every shape is read back from what Pyro produced.
 
     :param progress: told at the start, after the draws and at the end, so that the run is
@@ -170,11 +170,11 @@ def explore(spec: ShapeSpec, progress: ProgressCallback | None = None) -> ShapeR
         site_log_prob_shape=tuple(site["log_prob"].shape),
         trace_table=table,
         plate_dims=tuple(allocated),
-        code=code(spec),
+        code=explore_code(spec),
     )
 
 
-def code(spec: ShapeSpec) -> str:
+def explore_code(spec: ShapesSettings) -> str:
     shape = list(spec.param_shape)
     builders = {
         "Normal": f"dist.Normal(torch.zeros({shape}), torch.ones({shape}))",

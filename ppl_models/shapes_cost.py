@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.shapes_spec import FAMILIES, SITE_NAME, PlateSpec, ShapeSpec
+from ppl_models.shapes_settings import FAMILIES, SITE_NAME, PlateSpec, ShapesSettings
 
 # What one shapes setting may cost. A worker is sized at 200 MB and idles at about 155 MB
 # (ppl_models/workers.py), so one setting gets the rest; a billion arithmetic operations
@@ -110,7 +110,7 @@ def _draw_part(name: str, family: str, batch: int, draws: int, width: int) -> Co
     return CostPart(name, draws, draws * FLOAT * (16 if family == "Beta" else 11), draws * 200)
 
 
-def estimate_cost(spec: ShapeSpec) -> Cost:
+def estimate_cost(spec: ShapesSettings) -> Cost:
     """Memory and arithmetic of :func:`ppl_models.shapes.explore` for ``spec``, computed from the shapes alone.
 
     Steps that Pyro would refuse (an expand that does not fit, a ``to_event`` beyond the
@@ -169,7 +169,7 @@ def _operations_words(operations: float) -> str:
     return f"{max(1, round(operations / 1e6))} million"
 
 
-def _fits(spec: ShapeSpec) -> bool:
+def _fits(spec: ShapesSettings) -> bool:
     cost = estimate_cost(spec)
     return cost.bytes <= MAX_BYTES and cost.operations <= MAX_OPERATIONS
 
@@ -190,12 +190,12 @@ def _shape_words(shape: tuple[int, ...]) -> str:
     return " x ".join(f"{size:,}" for size in shape) if shape else "one"
 
 
-def _covariance_advice(spec: ShapeSpec) -> str:
+def _covariance_advice(spec: ShapesSettings) -> str:
     batch, width = spec.param_shape[:-1], spec.param_shape[-1]
     members = _prod(batch)
     alone = [
-        lambda b: _fits(ShapeSpec("MultivariateNormal", (b, width))),
-        lambda d: _fits(ShapeSpec("MultivariateNormal", (members, d))),
+        lambda b: _fits(ShapesSettings("MultivariateNormal", (b, width))),
+        lambda d: _fits(ShapesSettings("MultivariateNormal", (members, d))),
     ]
     fewer, narrower = _largest(alone[0], members - 1), _largest(alone[1], width - 1)
     examples = [f"{fewer}, {width}"] if fewer else []
@@ -206,7 +206,7 @@ def _covariance_advice(spec: ShapeSpec) -> str:
     return advice + (f": e.g. a parameter shape of {' or '.join(examples)}." if examples else ".")
 
 
-def _what(part: CostPart, spec: ShapeSpec) -> tuple[str, str]:
+def _what(part: CostPart, spec: ShapesSettings) -> tuple[str, str]:
     """What a costly step is, in the student's terms, and which controls make it smaller."""
     family = spec.family
     dimension = {"MultivariateNormal": "the dimension", "Dirichlet": "the categories", "Categorical": "the categories"}
@@ -231,7 +231,7 @@ def _what(part: CostPart, spec: ShapeSpec) -> tuple[str, str]:
     )
 
 
-def cost_message(spec: ShapeSpec, cost: Cost) -> str:
+def cost_message(spec: ShapesSettings, cost: Cost) -> str:
     """Why ``spec`` is refused and what to change; empty when it fits."""
     if cost.bytes > MAX_BYTES:
         part = max(cost.parts, key=lambda p: p.bytes)
@@ -253,7 +253,7 @@ def cost_message(spec: ShapeSpec, cost: Cost) -> str:
     return f"{what} would need about {needs}. {advice}"
 
 
-def numbers_drawn(spec: ShapeSpec) -> int:
+def numbers_drawn(spec: ShapesSettings) -> int:
     """The most numbers one draw holds: ``d.sample(sample_shape)``, or the site inside the
     plates (sample, batch and event sizes multiplied; plates broadcast with the batch)."""
     shape = spec.param_shape
@@ -266,7 +266,7 @@ def numbers_drawn(spec: ShapeSpec) -> int:
     return max(_prod(spec.sample_shape) * _prod(batch), site) * event
 
 
-def check(spec: ShapeSpec) -> None:
+def check(spec: ShapesSettings) -> None:
     """Refuse, before anything is built, a setting :func:`ppl_models.shapes.explore` should not run.
 
     :raises InferenceError: with what to change, for an unknown family, a plate name that

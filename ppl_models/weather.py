@@ -39,7 +39,7 @@ from ppl_models.exact import Normal
 
 
 @dataclass(frozen=True)
-class WeatherParams:
+class WeatherSettings:
     """Every number of the model; the lecture's by default."""
 
     p_cloudy: float = 0.3
@@ -82,18 +82,18 @@ def ice_cream_sales(
 # ---- exact answers -------------------------------------------------------------------
 
 
-def p_hot_given_sunny(params: WeatherParams, threshold: float | None = None) -> float:
+def p_hot_given_sunny(params: WeatherSettings, threshold: float | None = None) -> float:
     """P(temp > threshold | sunny)."""
     threshold = params.threshold if threshold is None else threshold
     return 0.5 * math.erfc((threshold - params.sunny_mean) / (params.sunny_sd * math.sqrt(2)))
 
 
-def p_high_regime(params: WeatherParams) -> float:
+def p_high_regime(params: WeatherSettings) -> float:
     """P(sunny and temp > threshold): the chance of a high-sales day."""
     return (1 - params.p_cloudy) * p_hot_given_sunny(params)
 
 
-def expected_sales(params: WeatherParams) -> float:
+def expected_sales(params: WeatherSettings) -> float:
     high = p_high_regime(params)
     return high * params.high_sales + (1 - high) * params.low_sales
 
@@ -123,7 +123,7 @@ def _share(log_a: float, log_b: float) -> float:
     return e / (1 + e)
 
 
-def _weather_logs(params: WeatherParams, temp: float) -> dict[bool, float]:
+def _weather_logs(params: WeatherSettings, temp: float) -> dict[bool, float]:
     """log P(weather) + log p(temp | weather), for cloudy (True) and sunny (False)."""
     return {
         True: _log(params.p_cloudy) + _log_normal(temp, params.cloudy_mean, params.cloudy_sd),
@@ -131,28 +131,28 @@ def _weather_logs(params: WeatherParams, temp: float) -> dict[bool, float]:
     }
 
 
-def p_cloudy_given_temp(params: WeatherParams, temp: float) -> float:
+def p_cloudy_given_temp(params: WeatherSettings, temp: float) -> float:
     """Bayes' rule over the two weathers, on the log scale: right where both densities underflow."""
     logs = _weather_logs(params, temp)
     return _share(logs[True], logs[False])
 
 
-def sales_regime(params: WeatherParams, cloudy: bool, temp: float) -> float:
+def sales_regime(params: WeatherSettings, cloudy: bool, temp: float) -> float:
     return params.high_sales if (not cloudy and temp > params.threshold) else params.low_sales
 
 
-def exact_conditional_sales(params: WeatherParams, temp: float) -> float:
+def exact_conditional_sales(params: WeatherSettings, temp: float) -> float:
     """E[sales | temp = t]: seeing a hot day also says the day was probably sunny."""
     p_cloudy = p_cloudy_given_temp(params, temp)
     return p_cloudy * params.low_sales + (1 - p_cloudy) * sales_regime(params, False, temp)
 
 
-def exact_interventional_sales(params: WeatherParams, temp: float) -> float:
+def exact_interventional_sales(params: WeatherSettings, temp: float) -> float:
     """E[sales | do(temp = t)]: setting the temperature leaves the weather at its prior."""
     return params.p_cloudy * params.low_sales + (1 - params.p_cloudy) * sales_regime(params, False, temp)
 
 
-def exact_weather_intervention_sales(params: WeatherParams, cloudy: bool) -> float:
+def exact_weather_intervention_sales(params: WeatherSettings, cloudy: bool) -> float:
     """E[sales | do(cloudy = c)]: the temperature follows the forced weather."""
     if cloudy:
         return params.low_sales
@@ -160,7 +160,7 @@ def exact_weather_intervention_sales(params: WeatherParams, cloudy: bool) -> flo
     return hot * params.high_sales + (1 - hot) * params.low_sales
 
 
-def p_cloudy_given_day(params: WeatherParams, temp: float, sales: float) -> float:
+def p_cloudy_given_day(params: WeatherSettings, temp: float, sales: float) -> float:
     """P(cloudy | temp, sales) for a day whose weather was not observed, on the log scale."""
     logs = _weather_logs(params, temp)
     for cloudy in (True, False):
@@ -168,7 +168,7 @@ def p_cloudy_given_day(params: WeatherParams, temp: float, sales: float) -> floa
     return _share(logs[True], logs[False])
 
 
-def impossible_observation(params: WeatherParams, weather: str) -> str:
+def impossible_observation(params: WeatherSettings, weather: str) -> str:
     """A sentence when the observed weather is one the prior rules out (P = 0): no answer exists."""
     if weather == "cloudy" and params.p_cloudy == 0:
         return (
@@ -185,7 +185,9 @@ def impossible_observation(params: WeatherParams, weather: str) -> str:
     return ""
 
 
-def exact_counterfactual_sales(params: WeatherParams, weather: str, temp: float, sales: float, cf_temp: float) -> float:
+def exact_counterfactual_sales(
+    params: WeatherSettings, weather: str, temp: float, sales: float, cf_temp: float
+) -> float:
     """E[sales had the temperature been cf_temp | the observed day].
 
     Abduction: the day's sales noise is ``sales - expected(weather, temp)``, and the
@@ -208,7 +210,7 @@ def exact_counterfactual_sales(params: WeatherParams, weather: str, temp: float,
 
 
 def implausibility(
-    params: WeatherParams, temp: float | None = None, sales: float | None = None, weather: str = "unknown"
+    params: WeatherSettings, temp: float | None = None, sales: float | None = None, weather: str = "unknown"
 ) -> str:
     """A sentence when evidence lies more than 5 sd from every way the model can make it."""
     z_limit = 5.0
@@ -264,7 +266,7 @@ def _checked(label: str, estimate: float, standard_error: float, exact: float, n
     return Estimate(label, estimate, standard_error, exact, note)
 
 
-def estimates(params: WeatherParams, cloudy: np.ndarray, temp: np.ndarray, sales: np.ndarray) -> list[Estimate]:
+def estimates(params: WeatherSettings, cloudy: np.ndarray, temp: np.ndarray, sales: np.ndarray) -> list[Estimate]:
     """P(cloudy), P(high-sales day) and E[sales] from draws, beside their exact values."""
     n = len(sales)
     is_cloudy = cloudy == 1
@@ -276,7 +278,7 @@ def estimates(params: WeatherParams, cloudy: np.ndarray, temp: np.ndarray, sales
     ]
 
 
-def temperature_densities(params: WeatherParams, grid: np.ndarray) -> dict[str, np.ndarray]:
+def temperature_densities(params: WeatherSettings, grid: np.ndarray) -> dict[str, np.ndarray]:
     """Each weather's share of the temperature density: the two parts sum to the whole."""
     return {
         "cloudy": params.p_cloudy * Normal(params.cloudy_mean, params.cloudy_sd).pdf(grid),
@@ -284,7 +286,7 @@ def temperature_densities(params: WeatherParams, grid: np.ndarray) -> dict[str, 
     }
 
 
-def sales_density(params: WeatherParams, grid: np.ndarray) -> np.ndarray:
+def sales_density(params: WeatherSettings, grid: np.ndarray) -> np.ndarray:
     """Sales are a two-part mixture: the high regime with probability P(high-sales day)."""
     high = p_high_regime(params)
     return high * Normal(params.high_sales, params.sales_sd).pdf(grid) + (1 - high) * Normal(
@@ -292,7 +294,7 @@ def sales_density(params: WeatherParams, grid: np.ndarray) -> np.ndarray:
     ).pdf(grid)
 
 
-def simulate(params: WeatherParams, num_draws: int, seed: int, device: str = "auto"):
+def simulate(params: WeatherSettings, num_draws: int, seed: int, device: str = "auto"):
     """Draw ``num_draws`` days at once (one ``pyro.plate``), as the lecture's loop would one by one."""
     from ppl_models.engine.sampling import run_likelihood_weighting
 
@@ -300,7 +302,7 @@ def simulate(params: WeatherParams, num_draws: int, seed: int, device: str = "au
     return run_likelihood_weighting(ice_cream_sales, params.as_args(), num_draws, seed, device=device)
 
 
-def model_code(params: WeatherParams) -> str:
+def model_code(params: WeatherSettings) -> str:
     """The model as a notebook cell, with the page's numbers."""
     p = params
     return f"""import torch
@@ -323,7 +325,7 @@ def ice_cream_sales():
 """
 
 
-def simulation_code(params: WeatherParams, num_draws: int, seed: int) -> str:
+def simulate_code(params: WeatherSettings, num_draws: int, seed: int) -> str:
     return (
         model_code(params)
         + f"""
@@ -333,32 +335,5 @@ for _ in range(3):
 
 # The app draws all {num_draws:,} days at once: the same model written with torch.where
 # inside pyro.plate("draws", {num_draws}) (see ppl_models/weather.py).
-"""
-    )
-
-
-def causal_code(params: WeatherParams, temp: float, cf_temp: float, observed: dict[str, float]) -> str:
-    observed_text = ", ".join(f'"{k}": torch.tensor({v!r})' for k, v in observed.items())
-    return (
-        model_code(params)
-        + f"""
-from pyro.infer import Importance, EmpiricalMarginal
-
-# Seeing: condition on temp = {temp:g} and weigh the draws by it (likelihood weighting).
-seen = pyro.condition(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
-posterior = Importance(seen, num_samples=2000).run()
-print("E[sales | temp = {temp:g}] =", EmpiricalMarginal(posterior).mean.item())
-
-# Doing: set temp = {temp:g}; the weather keeps its prior.
-done = pyro.do(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
-print("E[sales | do(temp = {temp:g})] =", torch.stack([done() for _ in range(2000)]).mean().item())
-
-# Imagining: the app uses ChiRho's twin worlds to share the day's weather and noise:
-# from chirho.counterfactual.handlers import MultiWorldCounterfactual
-# from chirho.interventional.handlers import do
-# from chirho.observational.handlers import condition
-# with MultiWorldCounterfactual(), do(actions={{"temp": torch.tensor({cf_temp!r})}}), \\
-#         condition(data={{{observed_text}}}):
-#     ...  # the ice_cream site must be a TransformedDistribution of its noise
 """
     )

@@ -3,7 +3,7 @@
 import pytest
 
 from ppl_models import weather
-from ppl_models.weather import WeatherParams
+from ppl_models.weather import WeatherSettings
 from tests.apptest_helpers import figures, metric, open_page, texts
 
 
@@ -29,7 +29,7 @@ def test_defaults_show_the_confounding_gap():
 def test_moving_t_relabels_and_recomputes_every_answer():
     app = open_page("causal")
     app.slider(key="temp").set_value(78.0).run()
-    params = WeatherParams()
+    params = WeatherSettings()
     _, seen_exact = value_and_exact(app, "E[sales | temp = 78]")
     _, done_exact = value_and_exact(app, "E[sales | do(temp = 78)]")
     assert seen_exact == pytest.approx(round(weather.exact_conditional_sales(params, 78.0), 1))

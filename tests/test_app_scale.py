@@ -5,7 +5,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from ppl_models.scale import ScaleQuery, exact_posterior
+from ppl_models.scale import ScaleSettings, exact_posterior
 from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
 from tests.conftest import ROOT
 
@@ -32,7 +32,7 @@ def test_defaults_show_the_lecture_posterior_against_the_exact_one():
 def test_moving_the_measurement_moves_the_posterior_mean_to_the_new_exact_value():
     app = open_page("scale", **FAST)
     app.slider(key="measurement").set_value(9.5).run()
-    expected = exact_posterior(ScaleQuery(measurement=9.5)).mean
+    expected = exact_posterior(ScaleSettings(measurement=9.5)).mean
     mean = metric(app, "Posterior mean")
     assert f"exact {expected:.3f}" in mean.delta
     assert abs(float(mean.value) - expected) < 0.1
@@ -43,7 +43,7 @@ def test_a_link_sets_the_controls():
     assert app.slider(key="measurement").value == 9.5
     assert app.slider(key="guess").value == 8.5
     assert app.radio(key="algo").value == "nuts"
-    expected = exact_posterior(ScaleQuery(guess=8.5, measurement=9.5))
+    expected = exact_posterior(ScaleSettings(guess=8.5, measurement=9.5))
     assert f"exact {expected.mean:.3f}" in metric(app, "Posterior mean").delta
     assert not app.warning
 

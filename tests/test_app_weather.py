@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from ppl_models import weather
-from ppl_models.weather import WeatherParams
+from ppl_models.weather import WeatherSettings
 from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
 
 
@@ -41,7 +41,7 @@ def test_temperature_histogram_is_split_by_weather_with_the_exact_curves():
 def test_changing_p_cloudy_moves_the_exact_and_estimated_values():
     app = open_page("weather")
     app.slider(key="p_cloudy").set_value(0.6).run()
-    params = WeatherParams(p_cloudy=0.6)
+    params = WeatherSettings(p_cloudy=0.6)
     assert "exact 0.600" in metric(app, "P(cloudy)").delta
     assert f"exact {weather.p_high_regime(params):.3f}" in metric(app, "P(high-sales day)").delta
     assert abs(float(metric(app, "P(cloudy)").value) - 0.6) < 0.02
@@ -51,7 +51,7 @@ def test_a_link_sets_the_model_and_a_malformed_value_gets_a_note():
     app = open_page("weather", threshold="90", n="abc")
     assert app.slider(key="threshold").value == 90.0
     assert "`n=abc` is not a number; using 10000 instead." in texts(app.warning)
-    params = WeatherParams(threshold=90.0)
+    params = WeatherSettings(threshold=90.0)
     assert f"exact {weather.p_high_regime(params):.3f}" in metric(app, "P(high-sales day)").delta
 
 
@@ -88,5 +88,5 @@ def test_the_sidebar_s_device_reaches_the_simulation_and_its_fallback_note_is_sh
     monkeypatch.setattr(weather, "simulate", simulate)
     app = open_page("weather", device="cpu")
     assert asked == ["cpu"]
-    assert SHARED.peek(cache_key(simulate, WeatherParams(), 10_000, 0, "cpu")) is not None
+    assert SHARED.peek(cache_key(simulate, WeatherSettings(), 10_000, 0, "cpu")) is not None
     assert "No GPU here: ran on the CPU." in texts(app.info)

@@ -6,7 +6,7 @@ import time
 import pytest
 import torch
 
-from ppl_models.scale import ScaleQuery, exact_posterior
+from ppl_models.scale import ScaleSettings, exact_posterior
 from tests.browser_fixtures import (
     metric_delta,
     metric_value,
@@ -39,7 +39,7 @@ def test_scale_page_follows_the_measurement_slider(page, server_url):
     for _ in range(5):
         thumb.press("ArrowLeft")  # 14.0 -> 13.5 in steps of 0.1
     wait_idle(page)
-    expected = exact_posterior(ScaleQuery(measurement=13.5)).mean
+    expected = exact_posterior(ScaleSettings(measurement=13.5)).mean
     wait_for_metric_delta(page, f"exact {expected:.3f}")
     assert abs(float(metric_value(page, "Posterior mean")) - expected) < 0.1
     histogram = plotly_traces(page)[0]

@@ -10,7 +10,7 @@ import urllib.parse
 
 import pytest
 
-from ppl_models.scale import ScaleQuery, exact_posterior
+from ppl_models.scale import ScaleSettings, exact_posterior
 from tests.browser_fixtures import metric_delta, wait_for_metric_delta, wait_idle
 from ui.text import JOINER, MAX_QUOTED_CHARS, shorten, visible
 
@@ -141,7 +141,7 @@ def test_a_repeated_key_uses_its_last_value_and_says_so(page, server_url):
     # One note, in the main column above the page's title (not in the sidebar's expander).
     assert page.get_by_test_id("stAlert").filter(has_text="appears 2 times").count() == 1
     assert page.evaluate(NOTE_ABOVE_TITLE)
-    expected = exact_posterior(ScaleQuery(measurement=9.5)).mean
+    expected = exact_posterior(ScaleSettings(measurement=9.5)).mean
     wait_for_metric_delta(page, f"exact {expected:.3f}")
     query = urllib.parse.parse_qs(urllib.parse.urlsplit(page.url).query)
     assert query["measurement"] == ["9.5"] and query["algo"] == ["nuts"]  # the link to share holds one value

@@ -19,9 +19,9 @@ import pytest
 from scipy import integrate, special, stats
 
 from ppl_models import causal, weather
-from ppl_models.causal import CausalQuestion
+from ppl_models.causal import CausalSettings
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.weather import WeatherParams
+from ppl_models.weather import WeatherSettings
 
 # Each slider's ends, from ui/weather_controls.py; P(cloudy) also one step inside each end.
 P_CLOUDY = (0.0, 0.01, 0.99, 1.0)
@@ -38,12 +38,12 @@ ENDS = {
 TEMPS = (-20.0, 220.0)
 SALES = (-100.0, 1000.0)
 CORNERS = [
-    WeatherParams(p_cloudy=p, **dict(zip(ENDS, values, strict=True)))
+    WeatherSettings(p_cloudy=p, **dict(zip(ENDS, values, strict=True)))
     for p in P_CLOUDY
     for values in itertools.product(*ENDS.values())
 ]
 QUESTIONS = [
-    CausalQuestion(temp=t, do_weather=d, obs_weather=w, obs_temp=ot, obs_sales=s, cf_temp=cf)
+    CausalSettings(temp=t, do_weather=d, obs_weather=w, obs_temp=ot, obs_sales=s, cf_temp=cf)
     for t, d, w, ot, s, cf in itertools.product(TEMPS, ("cloudy", "sunny"), causal.WEATHERS, TEMPS, SALES, TEMPS)
 ]
 # What a student may read: no exception names, no nan or inf, no tensor dumps.
@@ -53,7 +53,7 @@ RAW = re.compile(r"[A-Z]\w*Error\b|Exception|Traceback|tensor\(|(?i:\bnan\b|\bin
 # ---- references, written apart from ppl_models/weather.py -----------------------------
 
 
-def _log_joint(params: WeatherParams, temp: float, sales: float | None = None) -> np.ndarray:
+def _log_joint(params: WeatherSettings, temp: float, sales: float | None = None) -> np.ndarray:
     """log P(weather, temp[, sales]) for [cloudy, sunny], with full normalising constants."""
     with np.errstate(divide="ignore"):
         log_prior = np.log([params.p_cloudy, 1 - params.p_cloudy])
@@ -65,18 +65,18 @@ def _log_joint(params: WeatherParams, temp: float, sales: float | None = None) -
     return logs
 
 
-def ref_p_cloudy(params: WeatherParams, temp: float, sales: float | None = None) -> float:
+def ref_p_cloudy(params: WeatherSettings, temp: float, sales: float | None = None) -> float:
     logs = _log_joint(params, temp, sales)
     return float(np.exp(logs[0] - special.logsumexp(logs)))
 
 
-def ref_conditional(params: WeatherParams, temp: float) -> float:
+def ref_conditional(params: WeatherSettings, temp: float) -> float:
     p = ref_p_cloudy(params, temp)
     sunny = params.high_sales if temp > params.threshold else params.low_sales
     return p * params.low_sales + (1 - p) * sunny
 
 
-def ref_sunny_intervention(params: WeatherParams) -> float:
+def ref_sunny_intervention(params: WeatherSettings) -> float:
     hot = _ref_p_hot(params.sunny_mean, params.sunny_sd, params.threshold)
     return hot * params.high_sales + (1 - hot) * params.low_sales
 
@@ -97,7 +97,7 @@ def _ref_p_hot(mean: float, sd: float, threshold: float) -> float:
     return mass(max(lo, threshold), hi) / mass(lo, hi)
 
 
-def ref_counterfactual(params: WeatherParams, q: CausalQuestion) -> float:
+def ref_counterfactual(params: WeatherSettings, q: CausalSettings) -> float:
     def had_it_been(cloudy: bool) -> float:
         def regime(t):
             return params.high_sales if (not cloudy and t > params.threshold) else params.low_sales
@@ -115,7 +115,7 @@ def close(value: float, reference: float) -> bool:
     return math.isfinite(value) and abs(value - reference) <= 1e-9 * max(1.0, abs(reference))
 
 
-def impossible(params: WeatherParams, obs_weather: str) -> bool:
+def impossible(params: WeatherSettings, obs_weather: str) -> bool:
     return (obs_weather == "cloudy" and params.p_cloudy == 0) or (obs_weather == "sunny" and params.p_cloudy == 1)
 
 
@@ -138,7 +138,7 @@ def test_every_exact_answer_is_finite_and_right_at_every_corner(p_cloudy):
             assert math.isfinite(weather.exact_interventional_sales(params, t))
             checked += 1
         for w, ot, s, cf in itertools.product(causal.WEATHERS, TEMPS, SALES, TEMPS):
-            q = CausalQuestion(obs_weather=w, obs_temp=ot, obs_sales=s, cf_temp=cf)
+            q = CausalSettings(obs_weather=w, obs_temp=ot, obs_sales=s, cf_temp=cf)
             if impossible(params, w):
                 with pytest.raises(InferenceError, match="never makes a"):
                     weather.exact_counterfactual_sales(params, w, ot, s, cf)
@@ -152,8 +152,8 @@ def test_every_exact_answer_is_finite_and_right_at_every_corner(p_cloudy):
 
 def test_the_issue_link_shows_its_exact_value_and_says_the_evidence_is_impossible():
     """/causal?temp=220&cloudy_sd=0.5&sunny_sd=0.5 raised OverflowError: math range error."""
-    params = WeatherParams(cloudy_sd=0.5, sunny_sd=0.5)
-    answers = causal.answer(params, CausalQuestion(temp=220.0), 2_000, seed=0)
+    params = WeatherSettings(cloudy_sd=0.5, sunny_sd=0.5)
+    answers = causal.answer(params, CausalSettings(temp=220.0), 2_000, seed=0)
     # Sunny: (220 - 75) / 0.5 = 290 sd away; cloudy: 330 sd. Sunny wins by e^12400: P(sunny) = 1.
     assert answers.p_sunny_given_temp == 1.0
     assert answers.conditioned.exact == 200.0
@@ -167,11 +167,11 @@ def test_a_weather_the_prior_rules_out_stays_ruled_out():
     The old code replaced log 0 by log 1e-300 = -691, so any temperature more than 691 nats
     from the sunny mean made a cloudy day (prior 0) the answer.
     """
-    params = WeatherParams(p_cloudy=0.0, cloudy_mean=-20.0, sunny_mean=120.0, sunny_sd=0.5)
+    params = WeatherSettings(p_cloudy=0.0, cloudy_mean=-20.0, sunny_mean=120.0, sunny_sd=0.5)
     assert weather.p_cloudy_given_temp(params, -20.0) == 0.0
     assert weather.exact_conditional_sales(params, -20.0) == params.low_sales
     assert weather.p_cloudy_given_day(params, -20.0, 1000.0) == 0.0
-    certain = WeatherParams(p_cloudy=1.0, sunny_mean=-20.0, cloudy_mean=120.0, cloudy_sd=0.5)
+    certain = WeatherSettings(p_cloudy=1.0, sunny_mean=-20.0, cloudy_mean=120.0, cloudy_sd=0.5)
     assert weather.p_cloudy_given_temp(certain, -20.0) == 1.0
     # The implausibility note measures against the only possible weather: sunny, 280 sd away.
     assert "280.0 standard deviations" in weather.implausibility(params, temp=-20.0)
@@ -190,7 +190,7 @@ def test_an_impossible_observed_weather_is_refused_before_anything_runs(monkeypa
 
     monkeypatch.setattr(causal, "run_likelihood_weighting", must_not_run)
     with pytest.raises(InferenceError) as refused:
-        causal.answer(WeatherParams(p_cloudy=p_cloudy), CausalQuestion(obs_weather=observed), 1_000, seed=0)
+        causal.answer(WeatherSettings(p_cloudy=p_cloudy), CausalSettings(obs_weather=observed), 1_000, seed=0)
     assert str(refused.value).startswith(text)
     assert "observe the day as" in str(refused.value)
 
@@ -202,9 +202,9 @@ RUNS = [(_pick.choice(CORNERS), _pick.choice(QUESTIONS), 2_000, seed) for seed i
 RUNS += [(_pick.choice(CORNERS), _pick.choice(QUESTIONS), 10, seed) for seed in range(24)]
 # The issue's link and the corners where a weather is certain, always included.
 RUNS += [
-    (WeatherParams(cloudy_sd=0.5, sunny_sd=0.5), CausalQuestion(temp=220.0), 2_000, 0),
-    (CORNERS[0], CausalQuestion(temp=-20.0, obs_weather="unknown", obs_sales=1000.0), 2_000, 0),
-    (CORNERS[-1], CausalQuestion(temp=220.0, obs_weather="unknown", obs_sales=-100.0), 2_000, 0),
+    (WeatherSettings(cloudy_sd=0.5, sunny_sd=0.5), CausalSettings(temp=220.0), 2_000, 0),
+    (CORNERS[0], CausalSettings(temp=-20.0, obs_weather="unknown", obs_sales=1000.0), 2_000, 0),
+    (CORNERS[-1], CausalSettings(temp=220.0, obs_weather="unknown", obs_sales=-100.0), 2_000, 0),
 ]
 
 
@@ -236,25 +236,25 @@ def test_estimates_at_the_extremes_are_close_or_say_why_not(params, question, n,
 def test_a_rare_weather_the_draws_never_produced_is_called_out():
     """Only a cloudy day (prior 1%) explains 100 degrees; 100 draws that happen to be all sunny
     weigh equally, so the ESS looks healthy (100) while the estimate answers for the wrong weather."""
-    params = WeatherParams(p_cloudy=0.01, cloudy_mean=100.0, cloudy_sd=2.0, sunny_sd=0.5)
-    seeds = [s for s in range(40) if causal.answer(params, CausalQuestion(temp=100.0), 100, s).conditioned.ess > 99]
-    answer = causal.answer(params, CausalQuestion(temp=100.0), 100, seeds[0]).conditioned
+    params = WeatherSettings(p_cloudy=0.01, cloudy_mean=100.0, cloudy_sd=2.0, sunny_sd=0.5)
+    seeds = [s for s in range(40) if causal.answer(params, CausalSettings(temp=100.0), 100, s).conditioned.ess > 99]
+    answer = causal.answer(params, CausalSettings(temp=100.0), 100, seeds[0]).conditioned
     assert answer.exact == pytest.approx(params.low_sales, abs=1e-9)
     assert answer.mean == pytest.approx(params.high_sales, abs=50.0)
     assert any(note.startswith("This estimate is") and "Use more draws" in note for note in answer.notes)
 
 
 def test_the_weather_page_says_when_too_few_draws_missed_a_rare_case():
-    params = WeatherParams(p_cloudy=0.01)
+    params = WeatherSettings(p_cloudy=0.01)
     seed = next(s for s in range(100) if not (weather.simulate(params, 10, s).samples["cloudy"] == 1).any())
     draws = weather.simulate(params, 10, seed)
     shown = weather.estimates(params, draws.samples["cloudy"], draws.samples["temp"], draws.samples["ice_cream"])
     assert shown[0].estimate == 0.0 and shown[0].standard_error == 0.0
     assert shown[0].note.startswith("P(cloudy) from 10 draws is 0.01 from the exact value")
-    healthy = weather.simulate(WeatherParams(), 100_000, 1)
+    healthy = weather.simulate(WeatherSettings(), 100_000, 1)
     samples = healthy.samples
     assert [
-        e.note for e in weather.estimates(WeatherParams(), samples["cloudy"], samples["temp"], samples["ice_cream"])
+        e.note for e in weather.estimates(WeatherSettings(), samples["cloudy"], samples["temp"], samples["ice_cream"])
     ] == [
         "",
         "",

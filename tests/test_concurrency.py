@@ -12,14 +12,14 @@ import numpy as np
 from ppl_models.engine.graphs import model_graph
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
-from ppl_models.scale import ScaleQuery, infer_weight, scale
+from ppl_models.scale import ScaleSettings, infer_weight, scale
 
 JOBS = [
-    (ScaleQuery(), McmcSettings(kernel="nuts", num_samples=150, warmup_steps=50, seed=1)),
-    (ScaleQuery(measurement=9.0), McmcSettings(kernel="hmc", num_samples=150, warmup_steps=50, seed=2)),
-    (ScaleQuery(guess=5.0), SviSettings(num_steps=150, seed=3)),
-    (ScaleQuery(noise_sd=2.0), SviSettings(num_steps=150, seed=4, elbo="trace", num_particles=1)),
-    (ScaleQuery(prior_sd=3.0), McmcSettings(kernel="nuts", num_samples=100, warmup_steps=50, num_chains=2, seed=5)),
+    (ScaleSettings(), McmcSettings(kernel="nuts", num_samples=150, warmup_steps=50, seed=1)),
+    (ScaleSettings(measurement=9.0), McmcSettings(kernel="hmc", num_samples=150, warmup_steps=50, seed=2)),
+    (ScaleSettings(guess=5.0), SviSettings(num_steps=150, seed=3)),
+    (ScaleSettings(noise_sd=2.0), SviSettings(num_steps=150, seed=4, elbo="trace", num_particles=1)),
+    (ScaleSettings(prior_sd=3.0), McmcSettings(kernel="nuts", num_samples=100, warmup_steps=50, num_chains=2, seed=5)),
 ]
 
 
@@ -97,9 +97,9 @@ def test_runs_leave_no_traced_functions_behind():
 
     from ppl_models import gmm
     from ppl_models.engine.mcmc import McmcSettings
-    from ppl_models.scale import ScaleQuery, infer_weight
+    from ppl_models.scale import ScaleSettings, infer_weight
 
     for shift in (0.0, 1.0):
         gmm.fit_map((0.0, 1.0, 10.0 + shift, 11.0, 12.0), gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=20))
-        infer_weight(ScaleQuery(measurement=13.0 + shift), McmcSettings(num_samples=20, warmup_steps=10))
+        infer_weight(ScaleSettings(measurement=13.0 + shift), McmcSettings(num_samples=20, warmup_steps=10))
     assert torch.jit._state._python_cu.get_functions() == []

@@ -4,7 +4,7 @@ import dataclasses
 
 import pytest
 
-from ppl_models import causal, gmm, gmm_data, shapes_spec, weather
+from ppl_models import causal, gmm, gmm_data, shapes_settings, weather
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
 from tests.conftest import ROOT
@@ -15,8 +15,8 @@ FILLED = [
     (McmcSettings, inference_controls.MCMC_CONTROLS),
     (SviSettings, inference_controls.SVI_CONTROLS),
     (McmcSettings, [inference_controls.ALGO]),
-    (weather.WeatherParams, weather_controls.WEATHER_CONTROLS),
-    (causal.CausalQuestion, [weather_controls.TEMP, weather_controls.DO_WEATHER, *weather_controls.DAY]),
+    (weather.WeatherSettings, weather_controls.WEATHER_CONTROLS),
+    (causal.CausalSettings, [weather_controls.TEMP, weather_controls.DO_WEATHER, *weather_controls.DAY]),
     (gmm.GmmPrior, gmm_controls.PRIOR),
     (gmm.GmmSettings, [*gmm_controls.MODEL, *gmm_controls.FIT]),
     (gmm_data.SyntheticData, gmm_controls.SYNTHETIC_NUMBERS),
@@ -85,7 +85,7 @@ def test_one_seed_serves_every_page_and_every_runner_starts_at_it():
 
 def test_the_shapes_controls_start_at_an_empty_spec():
     values = {c.key: c.default for c in shapes_controls.DISTRIBUTION}
-    assert values["family"] == shapes_spec.ShapeSpec().family
+    assert values["family"] == shapes_settings.ShapesSettings().family
     assert values["param_shape"] == values["expand"] == values["sample_shape"] == ""
     assert values["to_event"] == values["plates"] == 0
 
@@ -94,5 +94,5 @@ def test_a_field_without_a_plain_default_is_refused():
     with pytest.raises(AttributeError):
         default_of(McmcSettings, "no_such_field")
     with pytest.raises(TypeError):
-        default_of(shapes_spec.PlateSpec, "size")
+        default_of(shapes_settings.PlateSpec, "size")
     assert controls.Text("k", "l", "", "").fills == "k"

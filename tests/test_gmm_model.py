@@ -136,7 +136,7 @@ def test_nuts_refuses_data_sets_too_large_for_the_server():
 
 
 def test_generated_code_runs_and_reaches_the_lecture_answer():
-    code = gmm.fit_code(LECTURE_DATA, GmmPrior(), GmmSettings(inits=10)).replace("print(", "_ = (")
+    code = gmm.fit_map_code(LECTURE_DATA, GmmPrior(), GmmSettings(inits=10)).replace("print(", "_ = (")
     namespace: dict = {}
     exec(code, namespace)  # noqa: S102
     weights = sorted(namespace["guide"](namespace["data"])["weights"].detach().tolist())
@@ -144,4 +144,4 @@ def test_generated_code_runs_and_reaches_the_lecture_answer():
 
 
 def test_generated_code_for_a_long_data_set_is_valid_python():
-    compile(gmm.fit_code(tuple(float(v) for v in range(30)), GmmPrior(), GmmSettings()), "generated", "exec")
+    compile(gmm.fit_map_code(tuple(float(v) for v in range(30)), GmmPrior(), GmmSettings()), "generated", "exec")

@@ -12,15 +12,15 @@ BOUND_MB = 40
 
 JOB = """
 from ppl_models.engine.mcmc import McmcSettings
-from ppl_models.scale import ScaleQuery, infer_weight
+from ppl_models.scale import ScaleSettings, infer_weight
 
 kernel, samples, warmup, steps, adapt = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
-infer_weight(ScaleQuery(), McmcSettings(kernel=kernel, num_samples=20, warmup_steps=10))
+infer_weight(ScaleSettings(), McmcSettings(kernel=kernel, num_samples=20, warmup_steps=10))
 baseline = peak_mb()
 settings = McmcSettings(
     kernel=kernel, num_samples=samples, warmup_steps=warmup, num_steps=steps, adapt_step_size=adapt == "1"
 )
-run = infer_weight(ScaleQuery(), settings)
+run = infer_weight(ScaleSettings(), settings)
 assert run.weight_draws.shape == (1, samples)
 print(json.dumps(peak_mb() - baseline))
 """

@@ -15,7 +15,7 @@ from ppl_models.engine.device import GPU_MIN_ELEMENTS, resolve_device
 from ppl_models.engine.mcmc import McmcSettings, run_mcmc
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.svi import SviSettings, run_svi
-from ppl_models.scale import ScaleQuery, infer_weight, scale, scale_guide
+from ppl_models.scale import ScaleSettings, infer_weight, scale, scale_guide
 
 SMALL = McmcSettings(kernel="nuts", num_samples=200, warmup_steps=100)
 ARGS = (10.0, 1.0, 0.75)
@@ -64,10 +64,10 @@ def test_progress_streams_partial_draws_and_can_stop_the_run():
 
 
 def test_after_a_cancelled_run_the_next_run_is_unaffected():
-    solo = infer_weight(ScaleQuery(), SviSettings(num_steps=100))
+    solo = infer_weight(ScaleSettings(), SviSettings(num_steps=100))
     with pytest.raises(RunCancelled):
-        infer_weight(ScaleQuery(measurement=3.0), SviSettings(num_steps=100), progress=lambda p: False)
-    again = infer_weight(ScaleQuery(), SviSettings(num_steps=100))
+        infer_weight(ScaleSettings(measurement=3.0), SviSettings(num_steps=100), progress=lambda p: False)
+    again = infer_weight(ScaleSettings(), SviSettings(num_steps=100))
     np.testing.assert_array_equal(solo.svi.losses, again.svi.losses)
 
 
@@ -87,15 +87,16 @@ def test_impossible_mcmc_settings_get_a_clear_message(settings, message):
 
 def test_impossible_model_numbers_get_a_clear_message():
     with pytest.raises(InferenceError, match="Standard deviations must be positive"):
-        infer_weight(ScaleQuery(prior_sd=0.0), SMALL)
+        infer_weight(ScaleSettings(prior_sd=0.0), SMALL)
     with pytest.raises(InferenceError, match="finite"):
-        infer_weight(ScaleQuery(measurement=float("nan")), SMALL)
+        infer_weight(ScaleSettings(measurement=float("nan")), SMALL)
 
 
 def test_a_diverging_sampler_is_flagged():
     """A huge fixed step makes every trajectory blow up: divergences, no acceptance."""
     result = infer_weight(
-        ScaleQuery(), McmcSettings(step_size=3.0, num_steps=10, adapt_step_size=False, num_samples=200, warmup_steps=0)
+        ScaleSettings(),
+        McmcSettings(step_size=3.0, num_steps=10, adapt_step_size=False, num_samples=200, warmup_steps=0),
     )
     chain = result.mcmc.chains[0]
     assert chain.divergences > 0
@@ -185,9 +186,9 @@ def test_every_lecture_entry_takes_the_device_and_reports_the_fallback(entry):
     if entry == "mixture":
         result = gmm.fit_map(gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=5, device="cuda"))
     elif entry == "simulation":
-        result = weather.simulate(weather.WeatherParams(), 100, seed=0, device="cuda")
+        result = weather.simulate(weather.WeatherSettings(), 100, seed=0, device="cuda")
     else:
-        result = causal.answer(weather.WeatherParams(), causal.CausalQuestion(), 200, seed=0, device="cuda")
+        result = causal.answer(weather.WeatherSettings(), causal.CausalSettings(), 200, seed=0, device="cuda")
     if torch.cuda.is_available():
         assert result.device.startswith("cuda") and result.device_note == ""
     else:

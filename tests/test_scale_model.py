@@ -7,17 +7,17 @@ import pytest
 
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
-from ppl_models.scale import ScaleQuery, exact_posterior, infer_weight, pyro_code
+from ppl_models.scale import ScaleSettings, exact_posterior, infer_weight, infer_weight_code
 
 SETTINGS = [
-    ScaleQuery(),  # the lecture's: guess 10, prior sd 1, noise 0.75, measurement 14
-    ScaleQuery(guess=8.5, prior_sd=1.0, noise_sd=0.75, measurement=9.5),
-    ScaleQuery(guess=0.0, prior_sd=3.0, noise_sd=2.0, measurement=20.0),
+    ScaleSettings(),  # the lecture's: guess 10, prior sd 1, noise 0.75, measurement 14
+    ScaleSettings(guess=8.5, prior_sd=1.0, noise_sd=0.75, measurement=9.5),
+    ScaleSettings(guess=0.0, prior_sd=3.0, noise_sd=2.0, measurement=20.0),
 ]
 
 # Each slider's ends on the scale page: guess and measurement 0..30, both sds 0.1..10.
 CORNERS = [
-    ScaleQuery(guess=g, prior_sd=p, noise_sd=n, measurement=m)
+    ScaleSettings(guess=g, prior_sd=p, noise_sd=n, measurement=m)
     for g in (0.0, 30.0)
     for p in (0.1, 10.0)
     for n in (0.1, 10.0)
@@ -26,10 +26,10 @@ CORNERS = [
 
 
 def test_exact_posterior_matches_the_lecture_numbers():
-    exact = exact_posterior(ScaleQuery())
+    exact = exact_posterior(ScaleSettings())
     assert exact.mean == pytest.approx(12.56, abs=1e-9)
     assert exact.sd == pytest.approx(0.6, abs=1e-9)
-    assert exact_posterior(ScaleQuery(guess=8.5)).mean == pytest.approx(12.02, abs=0.005)
+    assert exact_posterior(ScaleSettings(guess=8.5)).mean == pytest.approx(12.02, abs=0.005)
 
 
 @pytest.mark.parametrize("query", SETTINGS + CORNERS)
@@ -78,16 +78,16 @@ def test_inference_recovers_the_exact_posterior(query, method):
 
 def test_same_seed_gives_identical_samples_and_another_seed_does_not():
     settings = McmcSettings(kernel="nuts", num_samples=200, warmup_steps=100, seed=3)
-    first = infer_weight(ScaleQuery(), settings).weight_draws
-    again = infer_weight(ScaleQuery(), settings).weight_draws
-    other = infer_weight(ScaleQuery(), McmcSettings(kernel="nuts", num_samples=200, warmup_steps=100, seed=4))
+    first = infer_weight(ScaleSettings(), settings).weight_draws
+    again = infer_weight(ScaleSettings(), settings).weight_draws
+    other = infer_weight(ScaleSettings(), McmcSettings(kernel="nuts", num_samples=200, warmup_steps=100, seed=4))
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other.weight_draws)
 
 
 def test_the_lecture_setting_fails_visibly_on_a_bad_seed():
     """The issue's measured failure: guess 8.5, seed 1 lands at mean ~10.93, sd ~0.26."""
-    result = infer_weight(ScaleQuery(guess=8.5), McmcSettings(seed=1))
+    result = infer_weight(ScaleSettings(guess=8.5), McmcSettings(seed=1))
     assert result.mean == pytest.approx(10.93, abs=0.05)
     assert result.mcmc.summaries["weight"].ess < 100
     problems = " ".join(a.problem for a in result.advice)
@@ -98,7 +98,7 @@ def test_the_lecture_setting_fails_visibly_on_a_bad_seed():
 
 def test_a_trajectory_resonating_with_the_posterior_is_flagged():
     """Trajectory 3.6 (the lecture's 0.9 x 4) is about one period 2 pi x 0.6 of this posterior."""
-    result = infer_weight(ScaleQuery(), McmcSettings(warmup_steps=300))
+    result = infer_weight(ScaleSettings(), McmcSettings(warmup_steps=300))
     assert result.sd < 0.9 * 0.6
     assert result.mcmc.summaries["weight"].ess_capped
     problems = " ".join(a.problem for a in result.advice)
@@ -106,11 +106,11 @@ def test_a_trajectory_resonating_with_the_posterior_is_flagged():
 
 
 def test_pyro_code_names_the_current_setting():
-    code = pyro_code(ScaleQuery(measurement=9.5), McmcSettings(kernel="nuts", num_samples=300, seed=7))
+    code = infer_weight_code(ScaleSettings(measurement=9.5), McmcSettings(kernel="nuts", num_samples=300, seed=7))
     assert 'data={"measurement": torch.tensor(9.5)}' in code
     assert "NUTS(conditioned_scale" in code and "num_samples=300" in code and "set_rng_seed(7)" in code
     compile(code, "generated", "exec")
-    svi_code = pyro_code(ScaleQuery(), SviSettings(lr=0.01))
+    svi_code = infer_weight_code(ScaleSettings(), SviSettings(lr=0.01))
     assert "TraceMeanField_ELBO" in svi_code and '"lr": 0.01' in svi_code
     compile(svi_code, "generated", "exec")
 
@@ -118,17 +118,17 @@ def test_pyro_code_names_the_current_setting():
 def test_generated_code_runs_and_agrees_with_the_app():
     settings = SviSettings(num_steps=300, lr=0.05, num_particles=1, elbo="trace")
     namespace: dict = {}
-    exec(pyro_code(ScaleQuery(), settings).replace("print(", "_printed = ("), namespace)  # noqa: S102
+    exec(infer_weight_code(ScaleSettings(), settings).replace("print(", "_printed = ("), namespace)  # noqa: S102
     import pyro
 
-    assert pyro.param("weight_loc").item() == pytest.approx(exact_posterior(ScaleQuery()).mean, abs=0.3)
+    assert pyro.param("weight_loc").item() == pytest.approx(exact_posterior(ScaleSettings()).mean, abs=0.3)
 
 
 @pytest.mark.parametrize(
     "query",
     [
-        ScaleQuery(guess=0.0, prior_sd=0.1, noise_sd=0.1, measurement=30.0),  # prior and data 212 sd apart
-        ScaleQuery(guess=30.0, prior_sd=10.0, noise_sd=0.1, measurement=0.0),
+        ScaleSettings(guess=0.0, prior_sd=0.1, noise_sd=0.1, measurement=30.0),  # prior and data 212 sd apart
+        ScaleSettings(guess=30.0, prior_sd=10.0, noise_sd=0.1, measurement=0.0),
     ],
 )
 @pytest.mark.parametrize("method", ["nuts", "svi"])

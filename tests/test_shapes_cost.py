@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from ppl_models import shapes, shapes_cost, shapes_spec
+from ppl_models import shapes, shapes_cost, shapes_settings
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.shapes_spec import PlateSpec, ShapeSpec
+from ppl_models.shapes_settings import PlateSpec, ShapesSettings
 
 MB = 1_000_000
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,11 +32,13 @@ def _status_bytes(key: str) -> int:
 
 
 def _warm(family: str) -> None:
-    dependent = shapes_spec.FAMILIES[family][1]
-    shapes.explore(ShapeSpec(family, (2, 2) if dependent else (2,), sample_shape=(2,), plates=(PlateSpec("a", 2),)))
+    dependent = shapes_settings.FAMILIES[family][1]
+    shapes.explore(
+        ShapesSettings(family, (2, 2) if dependent else (2,), sample_shape=(2,), plates=(PlateSpec("a", 2),))
+    )
 
 
-def _child(spec: ShapeSpec, write) -> None:
+def _child(spec: ShapesSettings, write) -> None:
     _warm(spec.family)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # resets VmHWM to the current resident set
@@ -51,7 +53,7 @@ def _child(spec: ShapeSpec, write) -> None:
     write(json.dumps({"growth": _status_bytes("VmHWM") - before, "seconds": seconds, "error": error}))
 
 
-def measure(spec: ShapeSpec) -> dict:
+def measure(spec: ShapesSettings) -> dict:
     """Peak resident-set growth (bytes) and seconds of ``explore(spec)`` in a fresh child."""
     read, write = os.pipe()
     pid = os.fork()
@@ -75,26 +77,26 @@ def measure(spec: ShapeSpec) -> dict:
 # Every family, big batches and dimensions, big expands, sample shapes, nested plates of
 # big sizes and to_event; each of them is allowed, several close to the bounds.
 GRID = [
-    ShapeSpec("Normal", (500, 500)),
-    ShapeSpec("Normal", (), expand=(300, 300), sample_shape=(5,)),
-    ShapeSpec("Normal", (100,), to_event=1, plates=(PlateSpec("a", 50), PlateSpec("b", 50))),
-    ShapeSpec("Normal", (), plates=(PlateSpec("a", 100, -1), PlateSpec("b", 100, -2), PlateSpec("c", 100, -3))),
-    ShapeSpec("Bernoulli", (), plates=(PlateSpec("a", 1000, -1), PlateSpec("b", 1000, -2))),
-    ShapeSpec("Categorical", (1000, 1000)),
-    ShapeSpec("Categorical", (1, 1000), expand=(1000,), plates=(PlateSpec("a", 1000),)),
-    ShapeSpec("Categorical", (10, 1000), sample_shape=(1000,)),
-    ShapeSpec("Beta", (), sample_shape=(1000, 700)),
-    ShapeSpec("Beta", (300, 300), to_event=2, plates=(PlateSpec("a", 3),)),
-    ShapeSpec("Poisson", (), plates=(PlateSpec("a", 1000, -1), PlateSpec("b", 1000, -2))),
-    ShapeSpec("Dirichlet", (500, 500)),
-    ShapeSpec("Dirichlet", (1000,), expand=(400,), sample_shape=(2,)),
-    ShapeSpec("Dirichlet", (1, 1000), plates=(PlateSpec("a", 1000, -2),)),
-    ShapeSpec("MultivariateNormal", (1000,)),
-    ShapeSpec("MultivariateNormal", (1, 1000)),
-    ShapeSpec("MultivariateNormal", (1000,), plates=(PlateSpec("a", 200),)),
-    ShapeSpec("MultivariateNormal", (150, 100)),
-    ShapeSpec("MultivariateNormal", (1000, 35), to_event=1),
-    ShapeSpec("MultivariateNormal", (300,), expand=(20, 50), plates=(PlateSpec("a", 50), PlateSpec("b", 20))),
+    ShapesSettings("Normal", (500, 500)),
+    ShapesSettings("Normal", (), expand=(300, 300), sample_shape=(5,)),
+    ShapesSettings("Normal", (100,), to_event=1, plates=(PlateSpec("a", 50), PlateSpec("b", 50))),
+    ShapesSettings("Normal", (), plates=(PlateSpec("a", 100, -1), PlateSpec("b", 100, -2), PlateSpec("c", 100, -3))),
+    ShapesSettings("Bernoulli", (), plates=(PlateSpec("a", 1000, -1), PlateSpec("b", 1000, -2))),
+    ShapesSettings("Categorical", (1000, 1000)),
+    ShapesSettings("Categorical", (1, 1000), expand=(1000,), plates=(PlateSpec("a", 1000),)),
+    ShapesSettings("Categorical", (10, 1000), sample_shape=(1000,)),
+    ShapesSettings("Beta", (), sample_shape=(1000, 700)),
+    ShapesSettings("Beta", (300, 300), to_event=2, plates=(PlateSpec("a", 3),)),
+    ShapesSettings("Poisson", (), plates=(PlateSpec("a", 1000, -1), PlateSpec("b", 1000, -2))),
+    ShapesSettings("Dirichlet", (500, 500)),
+    ShapesSettings("Dirichlet", (1000,), expand=(400,), sample_shape=(2,)),
+    ShapesSettings("Dirichlet", (1, 1000), plates=(PlateSpec("a", 1000, -2),)),
+    ShapesSettings("MultivariateNormal", (1000,)),
+    ShapesSettings("MultivariateNormal", (1, 1000)),
+    ShapesSettings("MultivariateNormal", (1000,), plates=(PlateSpec("a", 200),)),
+    ShapesSettings("MultivariateNormal", (150, 100)),
+    ShapesSettings("MultivariateNormal", (1000, 35), to_event=1),
+    ShapesSettings("MultivariateNormal", (300,), expand=(20, 50), plates=(PlateSpec("a", 50), PlateSpec("b", 20))),
 ]
 
 
@@ -132,7 +134,7 @@ def test_the_estimate_bounds_the_measured_memory(index, measured_grid):
 
 
 if __name__ == "__main__":  # the figures for the report: python -m tests.test_shapes_cost [spec ...]
-    specs = [eval(arg, vars(shapes_spec)) for arg in sys.argv[1:]] or GRID  # noqa: S307 - the developer's own input
+    specs = [eval(arg, vars(shapes_settings)) for arg in sys.argv[1:]] or GRID  # noqa: S307 - the developer's own input
     for spec in specs:
         cost = shapes_cost.estimate_cost(spec)
         got = measure(spec)
@@ -142,7 +144,7 @@ if __name__ == "__main__":  # the figures for the report: python -m tests.test_s
         )
 
 
-ISSUE_LINK = ShapeSpec("MultivariateNormal", (1000, 1000))
+ISSUE_LINK = ShapesSettings("MultivariateNormal", (1000, 1000))
 ISSUE_MESSAGE = (
     "A batch of 1,000 MultivariateNormal covariances of 1,000 x 1,000 would need about 28 GB of memory; "
     "this server allows 50 MB a shape. Reduce the batch (1,000) or the dimension (1,000): "
@@ -158,26 +160,26 @@ def test_the_issues_link_is_refused_with_what_to_reduce():
 
 def test_the_suggested_settings_fit():
     for example in [(1, 1000), (1000, 39)]:
-        shapes_cost.check(ShapeSpec("MultivariateNormal", example))
+        shapes_cost.check(ShapesSettings("MultivariateNormal", example))
     for just_over in [(2, 1000), (1000, 40)]:
         with pytest.raises(InferenceError, match="would need about"):
-            shapes_cost.check(ShapeSpec("MultivariateNormal", just_over))
+            shapes_cost.check(ShapesSettings("MultivariateNormal", just_over))
 
 
 # Just over a bound, each in its own way: each must be refused before any tensor exists.
 JUST_OVER = [
     (
-        ShapeSpec("MultivariateNormal", (2, 1000)),
+        ShapesSettings("MultivariateNormal", (2, 1000)),
         "A batch of 2 MultivariateNormal covariances of 1,000 x 1,000 would need about 64 MB of memory",
     ),
-    (ShapeSpec("MultivariateNormal", (1000,), plates=(PlateSpec("a", 210),)), "1.0 billion arithmetic operations"),
+    (ShapesSettings("MultivariateNormal", (1000,), plates=(PlateSpec("a", 210),)), "1.0 billion arithmetic operations"),
     (
-        ShapeSpec("Categorical", (1000, 1000), plates=(PlateSpec("a", 1000, -2),)),
+        ShapesSettings("Categorical", (1000, 1000), plates=(PlateSpec("a", 1000, -2),)),
         "The site inside the plates (1,000,000 draws of Categorical) would need about 16 GB of memory",
     ),
-    (ShapeSpec("Normal", (), expand=(750, 750)), "(562,500 draws of Normal) would need about 54 MB of memory"),
-    (ShapeSpec("Normal", (1000, 1000, 1000)), "That would draw 1,000,000,000 numbers"),
-    (ShapeSpec("Beta", (), sample_shape=(1000, 1000)), "d.sample with sample_shape (1000, 1000)"),
+    (ShapesSettings("Normal", (), expand=(750, 750)), "(562,500 draws of Normal) would need about 54 MB of memory"),
+    (ShapesSettings("Normal", (1000, 1000, 1000)), "That would draw 1,000,000,000 numbers"),
+    (ShapesSettings("Beta", (), sample_shape=(1000, 1000)), "d.sample with sample_shape (1000, 1000)"),
 ]
 
 
@@ -190,15 +192,15 @@ def test_a_setting_just_over_the_bound_is_refused_before_allocating(spec, messag
     assert measured["growth"] < 2 * MB
 
 
-@pytest.mark.parametrize("preset", sorted(shapes_spec.PRESETS))
+@pytest.mark.parametrize("preset", sorted(shapes_settings.PRESETS))
 def test_the_lecture_presets_are_far_inside_the_bounds(preset):
-    cost = shapes_cost.estimate_cost(shapes_spec.PRESETS[preset])
+    cost = shapes_cost.estimate_cost(shapes_settings.PRESETS[preset])
     assert cost.bytes < shapes_cost.MAX_BYTES / 5 and cost.operations < shapes_cost.MAX_OPERATIONS / 20
 
 
 def test_aligned_plates_count_once():
     # A plate on a batch dim of its own size adds no numbers: 1,000 draws, not 1,000,000.
-    spec = ShapeSpec("Poisson", (1000,), plates=(PlateSpec("a", 1000),))
+    spec = ShapesSettings("Poisson", (1000,), plates=(PlateSpec("a", 1000),))
     assert shapes_cost.numbers_drawn(spec) == 1000
     assert shapes.explore(spec).site_value_shape == (1000,)
 
@@ -206,10 +208,10 @@ def test_aligned_plates_count_once():
 @pytest.mark.parametrize("name", ["a b", "x", "1st", "", "`x`", "[a](http://e)", "a" * 33])
 def test_plate_names_must_be_short_identifiers(name):
     with pytest.raises(InferenceError, match="must be a short identifier"):
-        shapes_cost.check(ShapeSpec("Normal", (), plates=(PlateSpec(name, 2),)))
+        shapes_cost.check(ShapesSettings("Normal", (), plates=(PlateSpec(name, 2),)))
 
 
 def test_explore_reports_its_progress_at_the_start_and_the_end():
     seen = []
-    shapes.explore(shapes_spec.PRESETS["mvn_plate"], progress=seen.append)
+    shapes.explore(shapes_settings.PRESETS["mvn_plate"], progress=seen.append)
     assert [(p.stage, p.done, p.total) for p in seen] == [("building", 0, 2), ("tracing", 1, 2), ("tracing", 2, 2)]

@@ -7,14 +7,14 @@ import pytest
 from scipy import integrate, stats
 
 from ppl_models import causal, weather
-from ppl_models.causal import CausalQuestion
+from ppl_models.causal import CausalSettings
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.weather import WeatherParams
+from ppl_models.weather import WeatherSettings
 
 SETTINGS = [
-    WeatherParams(),
-    WeatherParams(p_cloudy=0.6, sunny_mean=85.0, sunny_sd=8.0, threshold=90.0),
-    WeatherParams(p_cloudy=0.1, cloudy_mean=40.0, cloudy_sd=20.0, high_sales=120.0, low_sales=80.0, sales_sd=30.0),
+    WeatherSettings(),
+    WeatherSettings(p_cloudy=0.6, sunny_mean=85.0, sunny_sd=8.0, threshold=90.0),
+    WeatherSettings(p_cloudy=0.1, cloudy_mean=40.0, cloudy_sd=20.0, high_sales=120.0, low_sales=80.0, sales_sd=30.0),
 ]
 
 
@@ -42,7 +42,7 @@ def test_exact_answers_match_numerical_integration(params):
 
 
 def test_the_issue_numbers_seeing_and_doing_at_85():
-    params = WeatherParams()
+    params = WeatherSettings()
     assert weather.exact_conditional_sales(params, 85.0) == pytest.approx(198.7, abs=0.05)
     assert weather.exact_interventional_sales(params, 85.0) == pytest.approx(155.0, abs=1e-9)
 
@@ -69,9 +69,9 @@ def test_exact_densities_integrate_to_one(params):
 
 
 QUESTIONS = [
-    CausalQuestion(),
-    CausalQuestion(temp=70.0, do_weather="cloudy", obs_weather="unknown", obs_temp=82.0, obs_sales=190.0, cf_temp=60.0),
-    CausalQuestion(temp=95.0, obs_weather="cloudy", obs_temp=60.0, obs_sales=55.0, cf_temp=95.0),
+    CausalSettings(),
+    CausalSettings(temp=70.0, do_weather="cloudy", obs_weather="unknown", obs_temp=82.0, obs_sales=190.0, cf_temp=60.0),
+    CausalSettings(temp=95.0, obs_weather="cloudy", obs_temp=60.0, obs_sales=55.0, cf_temp=95.0),
 ]
 
 
@@ -86,7 +86,7 @@ def test_inferred_answers_match_the_exact_ones(params, question):
 
 
 def test_default_gap_between_seeing_and_doing():
-    answers = causal.answer(WeatherParams(), CausalQuestion(), 20_000, seed=0)
+    answers = causal.answer(WeatherSettings(), CausalSettings(), 20_000, seed=0)
     assert answers.conditioned.mean == pytest.approx(198.7, abs=1.0)
     assert answers.intervened.mean == pytest.approx(155.0, abs=2.0)
     assert answers.p_sunny_given_temp == pytest.approx(0.991, abs=0.001)
@@ -95,7 +95,7 @@ def test_default_gap_between_seeing_and_doing():
 def test_an_observed_sunny_day_keeps_its_own_noise_in_the_counterfactual_world():
     """A sunny 75-degree day that sold 48 (noise -2) sells 200 - 2 = 198 had it been 90."""
     answers = causal.answer(
-        WeatherParams(), CausalQuestion(obs_weather="sunny", obs_temp=75, obs_sales=48, cf_temp=90), 1_000, seed=0
+        WeatherSettings(), CausalSettings(obs_weather="sunny", obs_temp=75, obs_sales=48, cf_temp=90), 1_000, seed=0
     )
     np.testing.assert_allclose(answers.counterfactual.draws, 198.0, atol=1e-3)
     np.testing.assert_allclose(answers.factual_sales, 48.0, atol=1e-3)
@@ -103,7 +103,7 @@ def test_an_observed_sunny_day_keeps_its_own_noise_in_the_counterfactual_world()
 
 def test_an_observed_cloudy_day_keeps_the_low_sales_regime_when_hotter():
     answers = causal.answer(
-        WeatherParams(), CausalQuestion(obs_weather="cloudy", obs_temp=60, obs_sales=57, cf_temp=100), 1_000, seed=0
+        WeatherSettings(), CausalSettings(obs_weather="cloudy", obs_temp=60, obs_sales=57, cf_temp=100), 1_000, seed=0
     )
     np.testing.assert_allclose(answers.counterfactual.draws, 57.0, atol=1e-3)
     assert answers.counterfactual.exact == 57.0
@@ -111,17 +111,17 @@ def test_an_observed_cloudy_day_keeps_the_low_sales_regime_when_hotter():
 
 def test_the_sales_likelihood_counts_in_the_abduction():
     """82 degrees and 190 sold: only a sunny day explains 190, so had it been 60, about 40."""
-    question = CausalQuestion(obs_weather="unknown", obs_temp=82, obs_sales=190, cf_temp=60)
-    answers = causal.answer(WeatherParams(), question, 20_000, seed=0)
+    question = CausalSettings(obs_weather="unknown", obs_temp=82, obs_sales=190, cf_temp=60)
+    answers = causal.answer(WeatherSettings(), question, 20_000, seed=0)
     assert answers.counterfactual.exact == pytest.approx(40.0, abs=1e-6)
     assert answers.counterfactual.mean == pytest.approx(40.0, abs=1e-3)
 
 
 def test_an_unobserved_weather_is_inferred_from_the_day():
     """75 degrees and 48 sold: P(cloudy | day) = 0.080, so 0.080 * 48 + 0.920 * 198 = 186.0."""
-    params = WeatherParams()
+    params = WeatherSettings()
     assert weather.p_cloudy_given_day(params, 75.0, 48.0) == pytest.approx(0.0800, abs=5e-4)
-    question = CausalQuestion(obs_weather="unknown", obs_temp=75, obs_sales=48, cf_temp=90)
+    question = CausalSettings(obs_weather="unknown", obs_temp=75, obs_sales=48, cf_temp=90)
     assert weather.exact_counterfactual_sales(params, "unknown", 75, 48, 90) == pytest.approx(186.0, abs=0.05)
     answers = causal.answer(params, question, 40_000, seed=0)
     assert answers.counterfactual.mean == pytest.approx(186.0, abs=1.0)
@@ -131,13 +131,13 @@ def test_an_unobserved_weather_is_inferred_from_the_day():
 @pytest.mark.parametrize(
     "question, text",
     [
-        (CausalQuestion(temp=200.0), "temp = 200 is 8.3 standard deviations"),
-        (CausalQuestion(obs_weather="unknown", obs_sales=1000.0), "sales = 1000 is 95.0 standard deviations"),
-        (CausalQuestion(obs_weather="cloudy", obs_temp=150.0), "temp = 150 is 9.5 standard deviations"),
+        (CausalSettings(temp=200.0), "temp = 200 is 8.3 standard deviations"),
+        (CausalSettings(obs_weather="unknown", obs_sales=1000.0), "sales = 1000 is 95.0 standard deviations"),
+        (CausalSettings(obs_weather="cloudy", obs_temp=150.0), "temp = 150 is 9.5 standard deviations"),
     ],
 )
 def test_practically_impossible_evidence_is_explained(question, text):
-    answers = causal.answer(WeatherParams(), question, 5_000, seed=0)
+    answers = causal.answer(WeatherSettings(), question, 5_000, seed=0)
     notes = " ".join(answers.conditioned.notes + answers.counterfactual.notes)
     assert text in notes and "practically impossible" in notes
 
@@ -145,8 +145,8 @@ def test_practically_impossible_evidence_is_explained(question, text):
 def test_collapsed_importance_weights_are_reported():
     # Evidence only a rare weather explains, and few draws: only a handful of draws are
     # cloudy, and they carry all the weight.
-    params = WeatherParams(p_cloudy=0.01, cloudy_mean=20.0, cloudy_sd=2.0)
-    answers = causal.answer(params, CausalQuestion(temp=20.0), 200, seed=0)
+    params = WeatherSettings(p_cloudy=0.01, cloudy_mean=20.0, cloudy_sd=2.0)
+    answers = causal.answer(params, CausalSettings(temp=20.0), 200, seed=0)
     assert answers.conditioned.ess < 50
     assert any("importance weights collapsed" in note for note in answers.conditioned.notes)
 
@@ -154,9 +154,9 @@ def test_collapsed_importance_weights_are_reported():
 @pytest.mark.parametrize(
     "params, message",
     [
-        (WeatherParams(p_cloudy=1.5), "between 0 and 1"),
-        (WeatherParams(sales_sd=0.0), "Standard deviations must be positive"),
-        (WeatherParams(threshold=float("nan")), "finite"),
+        (WeatherSettings(p_cloudy=1.5), "between 0 and 1"),
+        (WeatherSettings(sales_sd=0.0), "Standard deviations must be positive"),
+        (WeatherSettings(threshold=float("nan")), "finite"),
     ],
 )
 def test_impossible_numbers_get_a_clear_message(params, message):
@@ -166,12 +166,11 @@ def test_impossible_numbers_get_a_clear_message(params, message):
 
 def test_draw_counts_are_bounded():
     with pytest.raises(InferenceError, match="between 1 and 100,000"):
-        weather.simulate(WeatherParams(), 200_000, seed=0)
+        weather.simulate(WeatherSettings(), 200_000, seed=0)
 
 
 def test_generated_code_runs():
     namespace: dict = {}
-    exec(weather.simulation_code(WeatherParams(), 10, 0).replace("print(", "_ = ("), namespace)  # noqa: S102
-    code = weather.causal_code(WeatherParams(), 85.0, 90.0, {"temp": 75.0, "ice_cream": 48.0})
-    code = code.replace("num_samples=2000", "num_samples=50").replace("range(2000)", "range(50)")
+    exec(weather.simulate_code(WeatherSettings(), 10, 0).replace("print(", "_ = ("), namespace)  # noqa: S102
+    code = causal.answer_code(WeatherSettings(), CausalSettings(), 50, 0)
     exec(code.replace("print(", "_ = ("), namespace)  # noqa: S102

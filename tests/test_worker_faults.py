@@ -24,7 +24,7 @@ from ppl_models.engine.runtime.workers import (
     memory_limit_mb,
     over_memory_message,
 )
-from ppl_models.scale import ScaleQuery, infer_weight
+from ppl_models.scale import ScaleSettings, infer_weight
 from ui.capacity import WORKER_PRELOAD
 
 SHORT = McmcSettings(num_samples=200, warmup_steps=50)
@@ -68,7 +68,7 @@ def pool():
 
 
 def _solo(measurement: float):
-    return infer_weight(ScaleQuery(measurement=measurement), SHORT).weight_draws
+    return infer_weight(ScaleSettings(measurement=measurement), SHORT).weight_draws
 
 
 def _three_fresh_runs_at_once(pool, measurements) -> dict:
@@ -76,7 +76,7 @@ def _three_fresh_runs_at_once(pool, measurements) -> dict:
 
     def job(measurement):
         try:
-            results[measurement] = pool.run(infer_weight, (ScaleQuery(measurement=measurement), SHORT))
+            results[measurement] = pool.run(infer_weight, (ScaleSettings(measurement=measurement), SHORT))
         except Exception as error:  # noqa: BLE001 - collected and asserted on below
             errors.append(f"{measurement}: {type(error).__name__}: {error}")
 
@@ -114,7 +114,7 @@ def test_a_worker_killed_mid_run_says_how_and_the_next_three_runs_succeed(pool, 
 
     def long_run():
         try:
-            pool.run(infer_weight, (ScaleQuery(), LONG), progress=lambda report: started.set())
+            pool.run(infer_weight, (ScaleSettings(), LONG), progress=lambda report: started.set())
         except Exception as error:  # noqa: BLE001 - asserted on below
             failure.append(error)
 
@@ -156,7 +156,7 @@ def test_a_send_that_fails_on_a_worker_taken_from_idle_is_retried_on_a_new_one(p
     victim.process.join(10)
     # The liveness check is fooled: only the failed send can tell.
     monkeypatch.setattr(workers._Worker, "ready", lambda self: True)
-    result = pool.run(infer_weight, (ScaleQuery(measurement=11.5), SHORT))
+    result = pool.run(infer_weight, (ScaleSettings(measurement=11.5), SHORT))
     np.testing.assert_array_equal(result.weight_draws, _solo(11.5))
     assert victim not in pool._idle
 
@@ -181,7 +181,7 @@ def test_a_job_that_outgrows_the_memory_limit_is_killed_with_a_message(pool):
     )
     assert str(refused.value) == over_memory_message(200)
     # The pool goes on: a normal job runs, and right, and no worker holds the hog's memory.
-    again = pool.run(infer_weight, (ScaleQuery(measurement=12.5), SHORT))
+    again = pool.run(infer_weight, (ScaleSettings(measurement=12.5), SHORT))
     np.testing.assert_array_equal(again.weight_draws, _solo(12.5))
     assert all(worker.memory_mb(exact=True) < WORKER_BUDGET_MB for worker in pool._idle)
 

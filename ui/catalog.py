@@ -43,7 +43,7 @@ CATALOG: tuple[Lecture, ...] = (
         "weather",
         "The lecture's weather and ice-cream models: draw up to 100,000 days at once and compare "
         "what they show with the exact probabilities.",
-        lambda: (weather.simulate, weather.WeatherParams(), 10_000, 0, "auto"),
+        lambda: (weather.simulate, weather.WeatherSettings(), 10_000, 0, "auto"),
     ),
     Lecture(
         "pages/causal.py",
@@ -52,7 +52,7 @@ CATALOG: tuple[Lecture, ...] = (
         "causal",
         "Seeing, doing and imagining: E[sales | temp = t] against E[sales | do(temp = t)], and what "
         "an observed day would have sold at another temperature.",
-        lambda: (causal.answer, weather.WeatherParams(), causal.CausalQuestion(), 20_000, 0, "auto"),
+        lambda: (causal.answer, weather.WeatherSettings(), causal.CausalSettings(), 20_000, 0, "auto"),
     ),
     Lecture(
         "pages/scale.py",
@@ -61,7 +61,7 @@ CATALOG: tuple[Lecture, ...] = (
         "scale",
         "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "
         "HMC, NUTS or SVI, and check every answer against the exact posterior.",
-        lambda: (scale.infer_weight, scale.ScaleQuery(), mcmc.McmcSettings()),
+        lambda: (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings()),
     ),
     Lecture(
         "pages/gmm.py",

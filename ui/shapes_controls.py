@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ppl_models import shapes_spec
 from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.shapes_cost import check
+from ppl_models.shapes_settings import FAMILIES, MAX_DIM, PRESETS, PlateSpec, ShapesSettings, parse_shape
 from ui.controls import Choice, Control, Slider, Text, default_of, render
 
 PLATE_NAMES = ("x_axis", "y_axis", "z_axis")
@@ -33,16 +33,16 @@ def shape_text(shape: tuple[int, ...] | None) -> str:
 
 
 def _shape_box(name: str, label: str, help: str) -> Text:
-    """A text box for a shape field of ShapeSpec, which the page parses (shapes_spec.parse_shape)."""
-    return Text(name, label, shape_text(default_of(shapes_spec.ShapeSpec, name)), help, max_chars=40)
+    """A text box for a shape field of ShapesSettings, which the page parses (parse_shape)."""
+    return Text(name, label, shape_text(default_of(ShapesSettings, name)), help, max_chars=40)
 
 
 DISTRIBUTION: list[Control] = [
     Choice.for_field(
-        shapes_spec.ShapeSpec,
+        ShapesSettings,
         "family",
         label="Distribution",
-        options=tuple(shapes_spec.FAMILIES),
+        options=tuple(FAMILIES),
         captions=(),
         help="Which distribution to build; its parameters are filled with simple values.",
         compact=True,
@@ -50,7 +50,7 @@ DISTRIBUTION: list[Control] = [
     _shape_box("param_shape", "Parameter shape", "e.g. 3 or 5, 3. Empty: a scalar parameter."),
     _shape_box("expand", ".expand(batch_shape)", "e.g. 5. Empty: no .expand."),
     Slider.for_field(
-        shapes_spec.ShapeSpec,
+        ShapesSettings,
         "to_event",
         label=".to_event(n)",
         min=0,
@@ -65,7 +65,7 @@ DISTRIBUTION: list[Control] = [
         "Nested pyro.plates",
         0,
         3,
-        len(default_of(shapes_spec.ShapeSpec, "plates")),
+        len(default_of(ShapesSettings, "plates")),
         1,
         "Outermost first; each plate declares one batch dim independent.",
     ),
@@ -79,7 +79,7 @@ def plate_controls(index: int) -> list[Control]:
             f"plate{index + 1}_size",
             f"plate {name!r}: size",
             1,
-            shapes_spec.MAX_DIM,
+            MAX_DIM,
             5,
             1,
             "How many independent copies along this plate's dim.",
@@ -97,7 +97,7 @@ def plate_controls(index: int) -> list[Control]:
     ]
 
 
-def _preset_values(spec: shapes_spec.ShapeSpec) -> dict:
+def _preset_values(spec: ShapesSettings) -> dict:
     values = {
         "family": spec.family,
         "param_shape": shape_text(spec.param_shape),
@@ -123,11 +123,11 @@ def apply_preset(page: str) -> None:
     own_settings = any(c.key in st.query_params for c in DISTRIBUTION)
     if preset == "none" or (applied is None and own_settings):
         return
-    st.session_state.update(_preset_values(shapes_spec.PRESETS[preset]))
+    st.session_state.update(_preset_values(PRESETS[preset]))
     st.rerun()
 
 
-def shape_spec(page: str) -> tuple[shapes_spec.ShapeSpec | None, str]:
+def shapes_settings(page: str) -> tuple[ShapesSettings | None, str]:
     """The setting the controls describe, or None and why not, in plain words (which may
     quote the student's own text: show it escaped)."""
     values = render(DISTRIBUTION, page)
@@ -136,18 +136,16 @@ def shape_spec(page: str) -> tuple[shapes_spec.ShapeSpec | None, str]:
         plate = render(plate_controls(index), page)
         dim = plate[f"plate{index + 1}_dim"]
         plates.append(
-            shapes_spec.PlateSpec(
-                PLATE_NAMES[index], plate[f"plate{index + 1}_size"], None if dim == "auto" else int(dim)
-            )
+            PlateSpec(PLATE_NAMES[index], plate[f"plate{index + 1}_size"], None if dim == "auto" else int(dim))
         )
     try:
         expand = values["expand"].strip()
-        spec = shapes_spec.ShapeSpec(
+        spec = ShapesSettings(
             family=values["family"],
-            param_shape=shapes_spec.parse_shape(values["param_shape"]),
-            expand=shapes_spec.parse_shape(expand) if expand else None,
+            param_shape=parse_shape(values["param_shape"]),
+            expand=parse_shape(expand) if expand else None,
             to_event=values["to_event"],
-            sample_shape=shapes_spec.parse_shape(values["sample_shape"]),
+            sample_shape=parse_shape(values["sample_shape"]),
             plates=tuple(plates),
         )
         # Refused here, before a run is queued: the message says what to make smaller.

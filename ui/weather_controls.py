@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from ppl_models import causal
-from ppl_models.causal import CausalQuestion
+from ppl_models.causal import CausalSettings
 from ppl_models.engine.sampling import MAX_DRAWS
-from ppl_models.weather import WeatherParams
+from ppl_models.weather import WeatherSettings
 from ui.controls import Choice, Control, Slider, build, render
 
 
 def _number(name: str, label: str, low: float, high: float, step: float, help: str) -> Slider:
-    return Slider.for_field(WeatherParams, name, label=label, min=low, max=high, step=step, help=help)
+    return Slider.for_field(WeatherSettings, name, label=label, min=low, max=high, step=step, help=help)
 
 
 WEATHER_CONTROLS: list[Control] = [
@@ -40,13 +40,13 @@ def draw_count(default: int) -> Slider:
     )
 
 
-def weather_params(page: str) -> WeatherParams:
-    return build(WeatherParams, WEATHER_CONTROLS, render(WEATHER_CONTROLS, page))
+def weather_settings(page: str) -> WeatherSettings:
+    return build(WeatherSettings, WEATHER_CONTROLS, render(WEATHER_CONTROLS, page))
 
 
-# The causal page's questions: each fills a field of CausalQuestion.
+# The causal page's questions: each fills a field of CausalSettings.
 TEMP = Slider.for_field(
-    CausalQuestion,
+    CausalSettings,
     "temp",
     label="Temperature t",
     min=-20.0,
@@ -55,7 +55,7 @@ TEMP = Slider.for_field(
     help="The temperature we see (question 1) or set (question 2).",
 )
 DO_WEATHER = Choice.for_field(
-    CausalQuestion,
+    CausalSettings,
     "do_weather",
     label="Force the weather",
     options=("sunny", "cloudy"),
@@ -64,7 +64,7 @@ DO_WEATHER = Choice.for_field(
 )
 DAY: list[Control] = [
     Choice.for_field(
-        CausalQuestion,
+        CausalSettings,
         "obs_weather",
         label="Observed weather",
         options=causal.WEATHERS,
@@ -72,7 +72,7 @@ DAY: list[Control] = [
         help="What was seen of the weather on the day.",
     ),
     Slider.for_field(
-        CausalQuestion,
+        CausalSettings,
         "obs_temp",
         label="Observed temperature",
         min=-20.0,
@@ -81,7 +81,7 @@ DAY: list[Control] = [
         help="The day's temperature.",
     ),
     Slider.for_field(
-        CausalQuestion,
+        CausalSettings,
         "obs_sales",
         label="Observed sales",
         min=-100.0,
@@ -91,7 +91,7 @@ DAY: list[Control] = [
         number_box=True,
     ),
     Slider.for_field(
-        CausalQuestion,
+        CausalSettings,
         "cf_temp",
         label="Had the temperature been t'",
         min=-20.0,

@@ -35,7 +35,7 @@ class PlateSpec:
 
 
 @dataclass(frozen=True)
-class ShapeSpec:
+class ShapesSettings:
     family: str = "Normal"
     param_shape: tuple[int, ...] = ()
     expand: tuple[int, ...] | None = None
@@ -45,9 +45,9 @@ class ShapeSpec:
 
 
 PRESETS = {
-    "mvn_expand": ShapeSpec("MultivariateNormal", (3,), expand=(5,)),
-    "mvn_plate": ShapeSpec("MultivariateNormal", (3,), plates=(PlateSpec("x_axis", 5),)),
-    "nested_plates": ShapeSpec("Normal", (), plates=(PlateSpec("x_axis", 320, -1), PlateSpec("y_axis", 200, -2))),
+    "mvn_expand": ShapesSettings("MultivariateNormal", (3,), expand=(5,)),
+    "mvn_plate": ShapesSettings("MultivariateNormal", (3,), plates=(PlateSpec("x_axis", 5),)),
+    "nested_plates": ShapesSettings("Normal", (), plates=(PlateSpec("x_axis", 320, -1), PlateSpec("y_axis", 200, -2))),
 }
 
 
