@@ -17,6 +17,11 @@ what one worker may hold, the worker is killed at once and replaced. A worker th
 (the system's out-of-memory killer, say) never goes back to the idle pool, and the
 student is told how it ended. Results are the runners' frozen numpy dataclasses, which
 pickle as they are.
+
+This module is the parent's side only: the pool, its watch over time and memory, its
+sizing and the words for how a worker ended. What runs inside a worker, and the
+messages it answers with, is :mod:`ppl_models.engine.runtime.worker_process`, kept
+apart so that starting a worker loads none of this.
 """
 
 from __future__ import annotations
@@ -26,7 +31,6 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import select
 import signal
 import threading
 import time
@@ -38,6 +42,7 @@ from typing import Any
 from ppl_models.engine.runtime import guard, machine
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import ProgressCallback
+from ppl_models.engine.runtime.worker_process import PIPE_GONE, serve
 
 # How often the parent reads a running worker's memory. One read of smaps_rollup costs
 # well under a millisecond; a run allocating fast still has to pass the limit between
@@ -50,9 +55,6 @@ DIED_AT_ONCE_S = 1.0
 _PAGE_BYTES = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 log = logging.getLogger(__name__)
-
-# What a send or receive raises when the other end of the pipe has gone away.
-_PIPE_GONE = (BrokenPipeError, ConnectionResetError, EOFError, OSError)
 
 
 class JobFailed(Exception):
@@ -100,87 +102,10 @@ def died_message(exitcode: int | None) -> str:
     )
 
 
-def _is_out_of_memory(error: BaseException) -> bool:
-    # torch reports a failed allocation as a RuntimeError ("DefaultCPUAllocator: can't
-    # allocate memory"), Python as MemoryError.
-    return isinstance(error, MemoryError) or (isinstance(error, RuntimeError) and "can't allocate memory" in str(error))
-
-
-def _leave_when_the_server_goes(connection) -> None:
-    """Exit at once, and quietly, when the server's end of the pipe closes.
-
-    A job the server no longer waits for (its server was stopped mid-run) would
-    otherwise compute on for minutes, then fail to send its result and print a chain of
-    broken-pipe tracebacks into the server's log. The watch asks the kernel about the
-    socket's far end only (POLLRDHUP), so it never takes a job meant for the main thread.
-    """
-    rdhup = getattr(select, "POLLRDHUP", None)
-    if rdhup is None:
-        return
-    watch = select.poll()
-    watch.register(connection.fileno(), rdhup)
-
-    def wait_for_hang_up() -> None:
-        while True:
-            for _, events in watch.poll():
-                if events & (rdhup | select.POLLHUP | select.POLLERR | select.POLLNVAL):
-                    os._exit(0)
-
-    threading.Thread(target=wait_for_hang_up, name="watch-server", daemon=True).start()
-
-
-def _prepare_worker(connection) -> None:
-    # Ctrl+C in a terminal reaches the whole process group: the server decides what
-    # stops, not a KeyboardInterrupt raised mid-job in a worker.
-    # SIGTERM keeps its default, which ends the process at once and silently, even deep
-    # inside one long torch operation (a Python handler would wait for it to return).
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    # When memory runs out, the system's killer should take a worker (whose page then
-    # says so) rather than the server every session depends on.
-    with contextlib.suppress(OSError):
-        Path("/proc/self/oom_score_adj").write_text("1000")
-    _leave_when_the_server_goes(connection)
-
-
-def _serve(connection) -> None:
-    """A worker's life: run the jobs that come down the pipe until it closes or is killed."""
-    _prepare_worker(connection)
-
-    def send(message) -> None:
-        try:
-            try:
-                connection.send(message)
-            except _PIPE_GONE:
-                raise
-            except Exception as error:  # noqa: BLE001 - it did not pickle; the log still hears of it
-                # The parent ends this worker on "broken": it may be mid-job still.
-                kind, payload = message
-                what = f"{type(payload).__name__}: {payload}" if kind == "error" else f"its {kind}"
-                connection.send(("broken", f"{what} (could not be sent back: {type(error).__name__}: {error})"))
-        except _PIPE_GONE:
-            os._exit(0)  # the server went away: nobody is left to tell
-
-    while True:
-        try:
-            function, args, reports = connection.recv()
-        except _PIPE_GONE:
-            os._exit(0)
-        try:
-            keywords = {"progress": lambda report: send(("progress", report))} if reports else {}
-            result = function(*args, **keywords)
-        except BaseException as error:  # noqa: BLE001 - everything goes back to the parent
-            if _is_out_of_memory(error):
-                send(("memory", None))
-                os._exit(0)  # a failed allocation can leave torch's allocator in any state
-            send(("error", error))
-            continue
-        send(("result", result))
-
-
 class _Worker:
     def __init__(self, context):
         self.connection, child_end = context.Pipe()
-        self.process = context.Process(target=_serve, args=(child_end,), daemon=True)
+        self.process = context.Process(target=serve, args=(child_end,), daemon=True)
         self.process.start()
         child_end.close()
         self._pss_mb: float | None = None
@@ -196,7 +121,7 @@ class _Worker:
         """
         try:
             return self.process.is_alive() and not self.connection.poll(0)
-        except _PIPE_GONE:
+        except PIPE_GONE:
             return False
 
     def memory_mb(self, exact: bool = False) -> float:
@@ -388,7 +313,7 @@ class WorkerPool:
         try:
             worker.connection.send((function, args, reports))
             return worker, was_idle
-        except _PIPE_GONE:
+        except PIPE_GONE:
             if not was_idle:
                 raise
         # It died between the check and the send: one retry, on a worker started now.
@@ -443,7 +368,7 @@ class WorkerPool:
                 if not worker.connection.poll(max(0.0, wait)):
                     continue
                 kind, payload = worker.connection.recv()
-            except (*_PIPE_GONE, ValueError):
+            except (*PIPE_GONE, ValueError):
                 # close() may end the worker, and close its pipe, while this thread polls it.
                 if self._closed:
                     raise RunCancelled("The server is shutting down.") from None
