@@ -31,8 +31,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.app_server import RunningServer, start_server
-from bench.session_client import AppSession
+from harness.protocol_client import AppSession
+from harness.server import RunningServer, start_server
 from ui.catalog import CATALOG
 
 RUN_BUDGET_S = 30.0
@@ -236,7 +236,7 @@ def run_in_browser(server: RunningServer, steady_mb: float, only: str) -> list[O
     """The oversized links and the CSV uploads, each in a fresh context of one Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from bench.browser_sessions import CHROMIUM, CHROMIUM_ARGS, IDLE, VIEWPORT
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, VIEWPORT
 
     timeout_ms = int((RUN_BUDGET_S + 60) * 1000)
 

@@ -1,7 +1,7 @@
 """A classroom against the real server: N sessions at once, each checking its own result.
 
 Starts ``streamlit run app.py`` on 127.0.0.1 (with the start-up warm-up on, as deployed)
-and drives N sessions through the app's own websocket protocol (``session_client``).
+and drives N sessions through the app's own websocket protocol (``harness.protocol_client``).
 Phases, each with every session moving a control at the same moment:
 
 1. start-up: time from launching the server to the first rendered page, and to the
@@ -17,9 +17,9 @@ Phases, each with every session moving a control at the same moment:
    link for K distinct fresh measurements at once, and each must show its own answer;
    the same K contexts on the cached default first say what the browsers alone cost.
 
-Every session asserts that the page shows its own setting's answer: the scale page's
-"vs exact" value is the exact posterior mean of that session's measurement, and the
-mixture's fitted locations sit on that session's own clusters. Any error, traceback or
+Every session asserts that the page shows its own setting's answer (``harness.page_checks``):
+the scale page's "vs exact" value is the exact posterior mean of that session's measurement,
+and the mixture's fitted locations sit on that session's own clusters. Any error, traceback or
 foreign answer is counted and makes the script exit non-zero.
 
     python -m bench.load [--sessions 10] [--browsers 3] [--workers N]
@@ -30,20 +30,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import re
 import statistics
 import sys
 import time
 from dataclasses import dataclass, field
 
-from bench.app_server import start_server
-from bench.browser_sessions import scale_links_at_once
-from bench.session_client import AppSession, PageView, table
-from ppl_models.scale import ScaleSettings, exact_posterior
-
-MEASUREMENT = "Observed measurement"
-NUMBERS = "Numbers (comma-separated)"
-COMPUTED = "Computed just now"
+from harness.browser import scale_links_at_once
+from harness.page_checks import (
+    MEASUREMENT,
+    NUMBERS,
+    check_mixture,
+    check_scale,
+    measurement_for,
+    mixture_for,
+    problems_on,
+    said_computed,
+)
+from harness.protocol_client import AppSession
+from harness.server import start_server
 
 
 @dataclass
@@ -62,55 +66,6 @@ class PhaseReport:
             f"{self.name:44s} n={len(ordered):3d}  p50 {statistics.median(ordered):6.2f} s  p95 {p95:6.2f} s  "
             f"max {ordered[-1]:6.2f} s  computed {self.computed:3d}  errors {len(self.errors)}"
         )
-
-
-def measurement_for(session: int) -> float:
-    return round(10.5 + 0.3 * session, 1)
-
-
-def mixture_for(session: int) -> tuple[str, tuple[float, float]]:
-    """Session i's data set and the two cluster centres its fit must find."""
-    far = 11.0 + session  # session 0 must not type the lecture's data, which the warm-up cached
-    return f"0, 1, {far:g}, {far + 1:g}, {far + 2:g}", (0.5, far + 1.0)
-
-
-def problems_on(view: PageView) -> list[str]:
-    found = [view.exception] if view.exception else []
-    found += [
-        f"error shown: {body}"
-        for body in view.alerts()
-        if "failed inside the computation" in body or "Traceback" in body
-    ]
-    return found
-
-
-def check_scale(view: PageView, measurement: float) -> list[str]:
-    problems = problems_on(view)
-    metric = view.metric("Posterior mean")
-    if metric is None:
-        return [*problems, f"measurement {measurement}: no Posterior mean on the page"]
-    exact = exact_posterior(ScaleSettings(measurement=measurement))
-    shown_exact = float(re.search(r"vs exact (-?[\d.]+)", metric.delta).group(1))
-    if abs(shown_exact - exact.mean) > 1e-3:
-        problems.append(f"measurement {measurement}: the page answers exact {shown_exact}, not {exact.mean:.3f}")
-    if abs(float(metric.body) - exact.mean) > 0.5 * exact.sd:
-        problems.append(f"measurement {measurement}: posterior mean {metric.body} far from exact {exact.mean:.3f}")
-    return problems
-
-
-def check_mixture(view: PageView, centres: tuple[float, float]) -> list[str]:
-    problems = problems_on(view)
-    frames = view.of_type("dataframe")
-    if not frames:
-        return [*problems, f"centres {centres}: no estimates table"]
-    locs = sorted(table(frames[0])["loc"])
-    if any(abs(loc - centre) > 0.3 for loc, centre in zip(locs, centres, strict=True)):
-        problems.append(f"centres {centres}: fitted locations {locs} belong to another data set")
-    return problems
-
-
-def said_computed(view: PageView) -> bool:
-    return any(COMPUTED in text for text in view.texts())
 
 
 async def timed_change(session: AppSession, label: str, value, report: PhaseReport, check) -> None:

@@ -26,8 +26,8 @@ import asyncio
 import sys
 import time
 
-from bench.app_server import start_server
-from bench.session_client import AppSession
+from harness.protocol_client import AppSession
+from harness.server import start_server
 from ui.catalog import CATALOG
 
 PAGES = tuple(lecture.url_path for lecture in CATALOG)

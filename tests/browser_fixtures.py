@@ -1,36 +1,33 @@
-"""A real ``streamlit run`` server on 127.0.0.1 and Debian's Chromium driven by Playwright."""
+"""A real ``streamlit run`` server on 127.0.0.1 and Debian's Chromium driven by Playwright.
 
-import subprocess
+The server is ``harness.server``'s, started as the benches start it but with the warm-up
+off; the browser's settings are ``harness.browser``'s.
+"""
+
 from pathlib import Path
 
 import pytest
 
-from bench import app_server
-from bench.browser_sessions import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, IDLE, VIEWPORT
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, IDLE, VIEWPORT
+from harness.server import RunningServer, ServerDidNotStart, start_server
 from tests.conftest import ROOT
 
 ARTIFACTS = ROOT / "test-artifacts"
 
 
-def start_server() -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run app.py`` on a free port of 127.0.0.1; wait until it answers."""
+def start_server_or_fail() -> RunningServer:
+    """Start ``streamlit run app.py`` on a free port of 127.0.0.1; wait until it answers, or fail the test."""
     try:
-        server = app_server.start_server(warmup=False)
-    except app_server.ServerDidNotStart as error:
+        return start_server(warmup=False)
+    except ServerDidNotStart as error:
         pytest.fail(str(error))
-    return server.process, server.url
-
-
-def stop_server(process: subprocess.Popen) -> None:
-    process.terminate()
-    process.wait(timeout=20)
 
 
 @pytest.fixture(scope="session")
 def server_url():
-    process, url = start_server()
-    yield url
-    stop_server(process)
+    server = start_server_or_fail()
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,16 @@ the guard, this page would run without ``app.py``: no wide layout, no device cho
 
 import pytest
 
-from tests.browser_fixtures import metric_delta, start_server, stop_server, wait_idle
+from tests.browser_fixtures import metric_delta, start_server_or_fail, wait_idle
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
 def fresh_server_url():
-    process, url = start_server()
-    yield url
-    stop_server(process)
+    server = start_server_or_fail()
+    yield server.url
+    server.stop()
 
 
 def test_a_link_to_a_page_on_a_fresh_server_runs_inside_the_app_shell(page, fresh_server_url):

@@ -1,18 +1,19 @@
 """A classroom on one real server: sessions at once, each with its own answer.
 
-The sessions speak the app's websocket protocol (``bench/session_client.py``), as a
-browser does, against ``streamlit run`` on 127.0.0.1. The checks are those of
-``bench/load.py``: the scale page's "vs exact" value must be that session's own exact
-posterior mean, and the mixture's locations must sit on that session's own clusters.
+The sessions speak the app's websocket protocol (``harness/protocol_client.py``), as a
+browser does, against ``streamlit run`` on 127.0.0.1. The checks are those that
+``bench/load.py`` runs (``harness/page_checks.py``): the scale page's "vs exact" value
+must be that session's own exact posterior mean, and the mixture's locations must sit on
+that session's own clusters.
 """
 
 import asyncio
 
 import pytest
 
-from bench.app_server import start_server
-from bench.load import MEASUREMENT, NUMBERS, check_mixture, check_scale, mixture_for, said_computed
-from bench.session_client import AppSession
+from harness.page_checks import MEASUREMENT, NUMBERS, check_mixture, check_scale, mixture_for, said_computed
+from harness.protocol_client import AppSession
+from harness.server import start_server
 from tests.conftest import run_async
 
 pytestmark = pytest.mark.browser
@@ -63,7 +64,7 @@ def test_a_shared_fresh_setting_is_computed_once_for_everyone(classroom_url):
 
 def test_three_browsers_at_once_each_see_their_own_posterior(classroom_url):
     """The same check end to end, as ``bench/load.py --browsers`` runs it: three contexts of one Chromium."""
-    from bench.browser_sessions import scale_links_at_once
+    from harness.browser import scale_links_at_once
 
     times, problems = run_async(lambda: scale_links_at_once(classroom_url, [[9.5, 13.0, 17.5]]))
     assert problems == []

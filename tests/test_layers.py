@@ -2,7 +2,9 @@
 
 Ruff's banned-api rule (pyproject.toml) keeps Streamlit out of ``ppl_models/`` as code is
 written; these tests check the whole direction, and that importing every computation
-module really loads no Streamlit (an indirect import would pass the lint).
+module really loads no Streamlit (an indirect import would pass the lint). Beside the app,
+``tests/`` and ``bench/`` share ``harness/`` (the real server, its protocol client, the
+browser settings, the page checks) and never import each other.
 """
 
 import ast
@@ -67,3 +69,29 @@ def test_no_computation_module_loads_streamlit():
         [sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT, timeout=120, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def _top_level_imports(path: Path) -> set[str]:
+    """The top-level package of every absolute import in a file, a function's own imports included."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+    return found
+
+
+@pytest.mark.parametrize(
+    ("folder", "forbidden"),
+    [("tests", {"bench"}), ("bench", {"tests"}), ("harness", {"bench", "tests"})],
+)
+def test_tests_and_benches_share_the_harness_and_never_import_each_other(folder, forbidden):
+    files = sorted((ROOT / folder).rglob("*.py"))
+    assert files, f"no Python files in {folder}/"
+    crossing = {
+        str(path.relative_to(ROOT)): sorted(_top_level_imports(path) & forbidden)
+        for path in files
+        if _top_level_imports(path) & forbidden
+    }
+    assert crossing == {}, f"{folder}/ imports from {sorted(forbidden)}: {crossing}"

@@ -50,9 +50,9 @@ def test_the_real_server_warms_up_before_any_session_connects():
     """
     import time
 
-    from bench.app_server import start_server
-    from bench.load import check_scale, said_computed
-    from bench.session_client import AppSession
+    from harness.page_checks import check_scale, said_computed
+    from harness.protocol_client import AppSession
+    from harness.server import start_server
 
     server = start_server(warmup=True, workers=2)
     try:
@@ -76,9 +76,9 @@ def test_the_real_server_warms_up_before_any_session_connects():
 def test_a_pme_workers_secret_sizes_the_pool_the_warm_up_starts(tmp_path, monkeypatch):
     """On Community Cloud ``PME_WORKERS`` is a root-level secret, which Streamlit exports to the
     environment; it must be there before the lifespan's warm-up sizes the worker pool."""
-    from bench.app_server import start_server
-    from bench.load import check_scale
-    from bench.session_client import AppSession
+    from harness.page_checks import check_scale
+    from harness.protocol_client import AppSession
+    from harness.server import start_server
 
     secrets = tmp_path / "secrets.toml"
     secrets.write_text("PME_WORKERS = 0\n")

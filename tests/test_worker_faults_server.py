@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.app_server import RunningServer, start_server
-from bench.load import MEASUREMENT, check_scale
-from bench.session_client import AppSession
+from harness.page_checks import MEASUREMENT, check_scale
+from harness.protocol_client import AppSession
+from harness.server import RunningServer, start_server
 from ppl_models.engine.runtime.workers import died_message
 from tests.conftest import run_async
 from ui.text import escape

@@ -1,14 +1,14 @@
 """A light Streamlit client: one browser session, spoken over the app's websocket.
 
 A real browser costs about 2.3 s of CPU per session on a 2-core machine, which would
-swamp any load figure, so load benches talk to the server the way the browser's
-JavaScript does: ``BackMsg`` protobufs in (a rerun with the query string and widget
-values), ``ForwardMsg`` protobufs out (page elements, then "script finished"). Both
-message types ship in the ``streamlit`` package, so the client cannot drift from the
-server it talks to.
+swamp any load figure, so load benches and classroom tests talk to the server the way
+the browser's JavaScript does: ``BackMsg`` protobufs in (a rerun with the query string
+and widget values), ``ForwardMsg`` protobufs out (page elements, then "script
+finished"). Both message types ship in the ``streamlit`` package, so the client cannot
+drift from the server it talks to.
 
-Only what the benches need is here: open a page, move one widget, read the elements
-(metrics, alerts, text) that the finished run put on the page.
+Only what the benches and tests need is here: open a page, move one widget, read the
+elements (metrics, alerts, text) that the finished run put on the page.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """A few real browsers at once: contexts of one Debian Chromium, driven by Playwright.
 
-The protocol-level client (``session_client``) measures the server; this checks the same
-answers end to end, through Streamlit's frontend, with a handful of contexts (each one a
-separate Streamlit session). A Chromium context costs more CPU than the server work it
-waits for on a 2-core machine, so keep the count small.
+The protocol-level client (``harness.protocol_client``) measures the server; this checks
+the same answers end to end, through Streamlit's frontend, with a handful of contexts (each
+one a separate Streamlit session). A Chromium context costs more CPU than the server work
+it waits for on a 2-core machine, so keep the count small. Its settings (``CHROMIUM``,
+``CHROMIUM_ARGS``, ``VIEWPORT``) and page states (``IDLE``, ``DELTA_CONTAINS``) are the
+browser tests' and the hostile bench's too.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ async def scale_links_at_once(url: str, rounds: list[list[float]], timeout_ms: i
     The contexts of a round open their links at the same moment. Returns, per round, each
     context's seconds from opening the link to its own finished answer ("vs exact" equal to
     the exact posterior mean of its measurement, and the posterior mean within 0.5 exact
-    sd of it, as ``bench/load.py`` checks its protocol sessions), and the problems found. A first round on
+    sd of it, as ``harness.page_checks`` checks protocol sessions), and the problems found. A first round on
     an already computed setting measures the browser's own cold start (it loads and compiles
     Streamlit's frontend, megabytes of JavaScript) apart from the server's work.
     """
