@@ -236,7 +236,7 @@ def run_in_browser(server: RunningServer, steady_mb: float, only: str) -> list[O
     """The oversized links and the CSV uploads, each in a fresh context of one Chromium."""
     from playwright.sync_api import sync_playwright
 
-    from harness.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, VIEWPORT
+    from harness.browser import CHROMIUM, CHROMIUM_ARGS, IDLE, VIEWPORT, local_only
 
     timeout_ms = int((RUN_BUDGET_S + 60) * 1000)
 
@@ -251,7 +251,7 @@ def run_in_browser(server: RunningServer, steady_mb: float, only: str) -> list[O
 
         def fresh_page():
             context = browser.new_context(viewport=VIEWPORT)
-            context.route(re.compile(r"^(?!https?://127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+            local_only(context)
             return context, context.new_page()
 
         for name, page_name, query in BROWSER_LINKS:

@@ -11,12 +11,23 @@ browser tests' and the hostile bench's too.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from pathlib import Path
 
 from ppl_models.scale import ScaleSettings, exact_posterior
 
 CHROMIUM = "/usr/bin/chromium"
+# Everything the app needs comes from its own server; a request elsewhere (a font, a
+# CDN, telemetry) is a page that would break offline or leak a student's visit, so it fails.
+NOT_LOCAL = re.compile(r"^(?!(https?|wss?)://127\.0\.0\.1[:/]).*")
+
+
+def local_only(context) -> None:
+    """Abort every request of a Playwright browser context that is not to 127.0.0.1 (sync or async API)."""
+    context.route(NOT_LOCAL, lambda route: route.abort())
+
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -75,6 +86,8 @@ async def scale_links_at_once(url: str, rounds: list[list[float]], timeout_ms: i
         try:
             for measurements in rounds:
                 contexts = [await browser.new_context(viewport=VIEWPORT) for _ in measurements]
+                for context in contexts:
+                    await context.route(NOT_LOCAL, lambda route: route.abort())
                 outcomes = await asyncio.gather(
                     *(_open_and_time(c, url, m, timeout_ms) for c, m in zip(contexts, measurements, strict=True))
                 )

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, IDLE, VIEWPORT
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, IDLE, VIEWPORT, local_only
 from harness.server import RunningServer, ServerDidNotStart, start_server
 from tests.conftest import ROOT
 
@@ -45,6 +45,7 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport=VIEWPORT)
+    local_only(context)
     page = context.new_page()
     yield page
     context.close()
