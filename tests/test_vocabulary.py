@@ -18,8 +18,8 @@ from ui.catalog import lecture_pages
 NOT_IN_THE_CODE = {"progress", "device"}
 
 
-def lecture_module(page: str):
-    return importlib.import_module(f"ppl_models.{Path(page).stem}")
+def lecture_module(lecture):
+    return importlib.import_module(lecture.module)
 
 
 def settings_type_name(page: str) -> str:
@@ -28,7 +28,7 @@ def settings_type_name(page: str) -> str:
 
 @pytest.mark.parametrize("lecture", lecture_pages(), ids=lambda lecture: lecture.url_path)
 def test_each_page_has_a_lecture_module_with_its_settings_type(lecture):
-    module = lecture_module(lecture.page)
+    module = lecture_module(lecture)
     name = settings_type_name(lecture.page)
     settings = getattr(module, name, None)
     assert settings is not None, f"ppl_models.{module.__name__} has no {name}"
@@ -38,7 +38,7 @@ def test_each_page_has_a_lecture_module_with_its_settings_type(lecture):
 
 @pytest.mark.parametrize("lecture", lecture_pages(), ids=lambda lecture: lecture.url_path)
 def test_every_code_generator_is_named_for_its_entry_and_takes_its_arguments(lecture):
-    module = lecture_module(lecture.page)
+    module = lecture_module(lecture)
     generators = {
         name: function
         for name, function in inspect.getmembers(module, inspect.isfunction)

@@ -10,6 +10,7 @@ import threading
 
 from ppl_models.engine.runtime.guard import runs_in_progress
 from ppl_models.engine.runtime.workers import WorkerPool, default_processes
+from ui.catalog import lecture_pages
 
 # A live chart frame costs tens of milliseconds of plotly work under the GIL. Alone, a
 # run can afford one every report; while other runs wait for the server, the frames
@@ -18,8 +19,9 @@ LIVE_FRAME_INTERVAL_S = 0.15
 BUSY_LIVE_FRAME_INTERVAL_S = 1.0
 
 # Imported once by the workers' forkserver: a small run of every kind, so each worker
-# starts warm and shares what those runs initialised.
-WORKER_PRELOAD = ("ppl_models._forkserver_warmup",)
+# starts warm and shares what those runs initialised, and every lecture module, so a new
+# lecture's first run pays no import either.
+WORKER_PRELOAD = ("ppl_models._forkserver_warmup", *(lecture.module for lecture in lecture_pages()))
 
 _pool: WorkerPool | None = None
 _pool_lock = threading.Lock()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ppl_models import causal, gmm, scale, weather
 from ppl_models.engine import mcmc
@@ -32,6 +33,11 @@ class Lecture:
     url_path: str
     blurb: str = ""
     default_run: Callable[[], tuple] | None = None
+
+    @property
+    def module(self) -> str:
+        """The lecture module the page presents: it shares the page file's name (``tests/test_vocabulary.py``)."""
+        return f"ppl_models.{Path(self.page).stem}"
 
 
 CATALOG: tuple[Lecture, ...] = (
