@@ -26,6 +26,7 @@ random initialisations, 200 steps. The lecture's answer: weights 0.375/0.625, lo
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -40,9 +41,11 @@ from pyro.infer.autoguide import AutoDelta
 from ppl_models.engine.mcmc import McmcResult, McmcSettings, run_mcmc
 from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.errors import InferenceError
-from ppl_models.engine.runtime.progress import ProgressCallback
+from ppl_models.engine.runtime.progress import Progress, ProgressCallback
 from ppl_models.engine.svi import SviResult, SviSettings, run_svi
 from ppl_models.gmm_data import DataError, SyntheticData, as_array, check_data
+from ppl_models.gmm_health import Diagnosis, FitCheck, FitSummary, Setting, check_fit, diagnose
+from ppl_models.gmm_starts import STARTS, make_starts, score_candidates
 
 LECTURE_DATA = (0.0, 1.0, 10.0, 11.0, 12.0)
 MAX_K = 6
@@ -51,11 +54,6 @@ MAX_STEPS = 2000
 # Above this many points each SVI step sees a random subsample (scaled up by Pyro's
 # plate), and initialisations are scored on one; the fit stays a few seconds at 100,000.
 SUBSAMPLE_SIZE = 5_000
-# The initialisations are scored a slice at a time, each slice touching at most this many
-# floats (initialisations x points x K), so a worker's memory stays fixed however many
-# initialisations and points are asked for; the lecture's random picks need a
-# initialisations x points array, used only while it stays this small.
-CHUNK_ELEMENTS = 1_000_000
 GLOBAL_SITES = ("weights", "scale", "locs")
 
 
@@ -73,6 +71,7 @@ class GmmPrior:
 @dataclass(frozen=True)
 class GmmSettings:
     k: int = 2
+    init: str = "lecture"  # where the fit starts: ppl_models/gmm_starts.py
     inits: int = 100
     steps: int = 200
     lr: float = 0.1
@@ -86,6 +85,8 @@ class GmmSettings:
         problems = []
         if not 1 <= self.k <= MAX_K:
             problems.append(f"K must be between 1 and {MAX_K}")
+        if self.init not in STARTS:
+            problems.append(f"the start must be one of {', '.join(STARTS)}")
         if not 1 <= self.inits <= MAX_INITS:
             problems.append(f"initialisations must be between 1 and {MAX_INITS}")
         if not 1 <= self.steps <= MAX_STEPS:
@@ -131,65 +132,6 @@ def negative_log_joint(data: torch.Tensor, weights, locs, scale, prior: GmmPrior
     return -(log_prior + likelihood)
 
 
-def score_candidates(data: torch.Tensor, candidates: dict[str, torch.Tensor], prior: GmmPrior, total: int):
-    """:func:`negative_log_joint` of every candidate, a slice of candidates at a time.
-
-    Each slice is computed in place in buffers allocated once: fresh slice-sized tensors
-    on every slice are not handed back to the system by the C allocator, and grew a
-    worker by 80 to 400 MB (measured) where the buffers cost a few MB.
-    """
-    count, k = candidates["weights"].shape
-    points = len(data)
-    rows = max(1, min(count, CHUNK_ELEMENTS // (points * k)))
-    log_prior = (
-        dist.Dirichlet(prior.concentration * torch.ones(k, dtype=data.dtype, device=data.device)).log_prob(
-            candidates["weights"]
-        )
-        + dist.LogNormal(0.0, prior.scale_sd).log_prob(candidates["scale"])
-        + dist.Normal(0.0, prior.locs_sd).log_prob(candidates["locs"]).sum(-1)
-    )
-    # log w_k + log Normal(x | loc_k, scale), without the shared constant -log(2 pi) / 2.
-    offsets = candidates["weights"].log() - candidates["scale"].log()[:, None]
-    buffer = dict(dtype=data.dtype, device=data.device)
-    work = torch.empty(rows, points, k, **buffer)
-    peak = torch.empty(rows, points, 1, **buffer)
-    per_point = torch.empty(rows, points, **buffer)
-    likelihood = torch.empty(count, **buffer)
-    for first in range(0, count, rows):
-        r = min(rows, count - first)
-        w, m, p = work[:r], peak[:r], per_point[:r]
-        torch.sub(data[None, :, None], candidates["locs"][first : first + r, None, :], out=w)
-        w.div_(candidates["scale"][first : first + r, None, None]).square_().mul_(-0.5)
-        w.add_(offsets[first : first + r, None, :])
-        torch.amax(w, dim=-1, keepdim=True, out=m)
-        torch.sum(w.sub_(m).exp_(), dim=-1, out=p)
-        p.log_().add_(m[..., 0])
-        torch.sum(p, dim=-1, out=likelihood[first : first + r])
-    likelihood.sub_(points * 0.5 * math.log(2 * math.pi))
-    return -(log_prior + likelihood * (total / points))
-
-
-def initial_candidates(data: torch.Tensor, k: int, count: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
-    """The lecture's initialisation, ``count`` times at once: uniform weights, half the data's
-    variance as the scale, and locations at ``k`` distinct data points chosen at random."""
-    n = len(data)
-    if count * n <= CHUNK_ELEMENTS:
-        picks = torch.multinomial(torch.ones(count, n), k, replacement=False, generator=generator)
-    else:
-        # Floyd's algorithm, all initialisations at once: k distinct points, uniformly as a set,
-        # in count x k memory where multinomial needs count x n (1,000 x 100,000: 765 MB).
-        picks = torch.empty(count, k, dtype=torch.long)
-        for j, last in enumerate(range(n - k, n)):
-            pick = torch.randint(0, last + 1, (count,), generator=generator)
-            taken = (picks[:, :j] == pick[:, None]).any(dim=1)
-            picks[:, j] = torch.where(taken, torch.full_like(pick, last), pick)
-    return {
-        "weights": torch.full((count, k), 1.0 / k),
-        "scale": (data.var() / 2).sqrt().expand(count).clone(),
-        "locs": data[picks],
-    }
-
-
 # ---- the fit ------------------------------------------------------------------------
 
 
@@ -198,8 +140,9 @@ class GmmFit:
     """A MAP fit, with everything the page draws; components sorted by location."""
 
     data: np.ndarray
-    initial_losses: np.ndarray
+    start_scores: np.ndarray  # what each start was chosen by: its loss (lecture), its mean squared distance (spread)
     chosen_init: int
+    start_locs: np.ndarray  # the chosen start's locations, sorted
     weights: np.ndarray
     locs: np.ndarray
     scale: float
@@ -207,22 +150,43 @@ class GmmFit:
     map_assignment: np.ndarray  # (n,): infer_discrete at temperature 0
     svi: SviResult
     subsampled: bool
+    loss: float  # -log p(data, MAP parameters), every point, exactly (SVI's last loss is a subsample's)
+    log_likelihood: float  # log p(data | MAP parameters)
+    check: FitCheck
     wall_time_s: float
     device: str = "cpu"
     device_note: str = ""  # why the fit ran elsewhere than asked, as the page should say
+    # When the check finds a problem: the fits of changed settings, and what they show.
+    diagnosis: Diagnosis | None = None
 
 
-def fit_map(
-    data: tuple[float, ...] | SyntheticData,
-    prior: GmmPrior,
-    settings: GmmSettings,
-    progress: ProgressCallback | None = None,
-) -> GmmFit:
-    """The lecture's workflow: score many initialisations, start from the best, run SVI."""
-    values = as_array(data)
-    settings.check()
-    prior.check()
-    check_data(values, settings.k)
+# Data further from 0 than this many prior sds of the locations get a comparison fit
+# with a wider prior: a location out there pays (reach / locs_sd)^2 / 2 in log density.
+LOCS_REACH = 3.0
+# The comparison fits stop before they would take the whole run past this many seconds
+# (the page's run budget is 30 s).
+COMPARISON_WITHIN_S = 20.0
+
+
+def loss_parts(data: np.ndarray, weights: np.ndarray, locs: np.ndarray, scale: float, prior: GmmPrior):
+    """``(-log p(data, parameters), log p(data | parameters))`` of one parameter set, every point."""
+    x = torch.as_tensor(data, dtype=torch.float64)
+    one = {
+        "weights": torch.as_tensor(weights, dtype=torch.float64)[None],
+        "locs": torch.as_tensor(locs, dtype=torch.float64)[None],
+        "scale": torch.tensor([float(scale)], dtype=torch.float64),
+    }
+    loss = float(score_candidates(x, one, prior, len(x))[0])
+    log_prior = float(
+        dist.Dirichlet(prior.concentration * torch.ones(len(weights), dtype=torch.float64)).log_prob(one["weights"][0])
+        + dist.LogNormal(0.0, prior.scale_sd).log_prob(one["scale"][0])
+        + dist.Normal(0.0, prior.locs_sd).log_prob(one["locs"][0]).sum()
+    )
+    return loss, -loss - log_prior
+
+
+def _fit(values: np.ndarray, prior: GmmPrior, settings: GmmSettings, progress: ProgressCallback | None) -> GmmFit:
+    """Score the starts, run SVI from the best, check the result."""
     x = torch.as_tensor(values, dtype=torch.get_default_dtype())
     n, k = len(values), settings.k
     subsample = SUBSAMPLE_SIZE if n > SUBSAMPLE_SIZE else None
@@ -230,15 +194,24 @@ def fit_map(
         generator = torch.Generator().manual_seed(settings.seed)
         # Drawn on the CPU from the CPU data whatever the device, so a seed picks the same
         # initialisations on every device; only the scoring moves.
-        candidates = initial_candidates(x, k, settings.inits, generator)
-        scored = x if subsample is None else x[torch.randperm(n, generator=generator)[:subsample]]
-        on_device = {name: run.move(value) for name, value in candidates.items()}
-        losses = score_candidates(run.move(scored), on_device, prior, n).cpu()
-        best = int(torch.argmin(losses))
-    start = {name: value[best] for name, value in candidates.items()}
+        starts = make_starts(settings.init, x, k, settings.inits, generator)
+        if settings.init == "lecture":
+            # The lecture's choice: the start whose loss is lowest.
+            scored = x if subsample is None else x[torch.randperm(n, generator=generator)[:subsample]]
+            on_device = {name: run.move(value) for name, value in starts.items()}
+            scores = score_candidates(run.move(scored), on_device, prior, n).cpu()
+        else:
+            # k-means++'s own choice: the start whose locations sit nearest the points (its
+            # scale is the root mean squared distance). By loss, a start that pulls every
+            # location towards the prior's centre can win over one with a location per group.
+            scores = starts["scale"].square()
+        best = int(torch.argmin(scores))
+    start = {name: value[best] for name, value in starts.items()}
+    start_locs = np.sort(start["locs"].numpy())
 
     def start_at_best(site):
-        return start[site["name"]].to(site["fn"].sample().device)
+        # A copy: AutoDelta's parameter would otherwise be the start itself, updated in place.
+        return start[site["name"]].clone().to(site["fn"].sample().device)
 
     def model(data):
         # Constants live in this closure: the JIT-compiled ELBO can only trace tensor arguments.
@@ -265,21 +238,128 @@ def fit_map(
     scale = float(svi.params["AutoDelta.scale"])
     order = np.argsort(locs)
     weights, locs = weights[order], locs[order]
+    shares = membership(values, weights, locs, scale)
+    loss, log_likelihood = loss_parts(values, weights, locs, scale, prior)
     return GmmFit(
         data=values,
-        initial_losses=losses.numpy(),
+        start_scores=scores.numpy(),
         chosen_init=best,
+        start_locs=start_locs,
         weights=weights,
         locs=locs,
         scale=scale,
-        membership=membership(values, weights, locs, scale),
-        map_assignment=map_assignment(values, weights, locs, scale, prior),
+        membership=shares,
+        map_assignment=np.empty(0, dtype=np.int64),
         svi=svi,
         subsampled=subsample is not None,
+        loss=loss,
+        log_likelihood=log_likelihood,
+        check=check_fit(values, weights, locs, scale, shares),
         wall_time_s=run.elapsed(),
         device=str(run.device),
         device_note=run.device_note,
     )
+
+
+def _quietly(progress: ProgressCallback | None) -> ProgressCallback | None:
+    """The comparison fits' progress: the bar moves and Stop works, the page's loss curve stays the page's."""
+    if progress is None:
+        return None
+    return lambda report: progress(Progress("checking the fit", report.done, report.total))
+
+
+def _summary(label: str, change: dict, fit: GmmFit, prior: GmmPrior) -> FitSummary:
+    # Every loss is the page's objective, so the comparison says which fit MAP prefers.
+    loss, log_likelihood = loss_parts(fit.data, fit.weights, fit.locs, fit.scale, prior)
+    return FitSummary(label, change, fit.weights, fit.locs, fit.scale, loss, log_likelihood, fit.check)
+
+
+def wider_locs_sd(reach: float) -> float:
+    """A round prior sd for the locations at least as wide as the data's furthest point."""
+    magnitude = 10 ** math.floor(math.log10(reach))
+    return float(next(step * magnitude for step in (1, 2, 5, 10) if step * magnitude >= reach))
+
+
+def _compare(values: np.ndarray, prior: GmmPrior, settings: GmmSettings, page: GmmFit, progress) -> Diagnosis:
+    """Fit the changed settings that can tell the causes apart, and read them side by side."""
+    quiet = _quietly(progress)
+    began = time.perf_counter()
+
+    def affordable() -> bool:
+        # Each comparison fit costs about what the page's did; the run's budget must hold them.
+        return time.perf_counter() - began + 2 * page.wall_time_s <= COMPARISON_WITHIN_S
+
+    # Exactly the settings a remedy button sets, so the fit it promises is the one it gets.
+    spread_settings = replace(settings, init="spread")
+    to_spread = {"init": "spread"} if settings.init == "lecture" else {}
+    to_flat = {"concentration": 1.0} if prior.concentration < 1 else {}
+    flat_prior = replace(prior, concentration=max(1.0, prior.concentration))
+    reach = float(np.abs(values).max())
+    tried: dict[str, FitSummary] = {}
+    # In the order that tells the causes apart; each only while no earlier one passed.
+    plans = []
+    if to_spread:
+        plans.append(("spread", "a spread-out start", to_spread, prior, spread_settings))
+    if to_flat:
+        plans.append(
+            ("flat", "a spread-out start, concentration 1", {**to_spread, **to_flat}, flat_prior, spread_settings)
+        )
+    if reach > LOCS_REACH * prior.locs_sd:
+        wide_prior = replace(flat_prior, locs_sd=wider_locs_sd(reach))
+        plans.append(
+            (
+                "wide",
+                f"a spread-out start, locations' prior sd {wide_prior.locs_sd:g}",
+                {**to_spread, **to_flat, "locs_sd": wide_prior.locs_sd},
+                wide_prior,
+                spread_settings,
+            )
+        )
+    unaffordable = False
+    for name, label, change, changed_prior, changed_settings in plans:
+        if any(fit.check.ok for fit in tried.values()) and name != "flat":
+            break
+        if not affordable():
+            unaffordable = True
+            break
+        tried[name] = _summary(label, change, _fit(values, changed_prior, changed_settings, quiet), prior)
+    page_summary = _summary("this fit", {}, page, prior)
+    groups = max(fit.check.groups for fit in [page_summary, *tried.values()])
+    if not unaffordable and not any(fit.check.ok for fit in tried.values()) and 1 <= groups < settings.k:
+        if affordable():
+            change = {**to_spread, **to_flat, "k": groups}
+            fewer_fit = _fit(values, flat_prior, replace(spread_settings, k=groups), quiet)
+            tried["fewer"] = _summary(f"a spread-out start, K = {groups}", change, fewer_fit, prior)
+        else:
+            unaffordable = True
+    setting = Setting(
+        settings.init, tuple(page.start_locs), prior.concentration, prior.locs_sd, reach, page.wall_time_s, unaffordable
+    )
+    return diagnose(page_summary, setting, **tried)
+
+
+def fit_map(
+    data: tuple[float, ...] | SyntheticData,
+    prior: GmmPrior,
+    settings: GmmSettings,
+    progress: ProgressCallback | None = None,
+) -> GmmFit:
+    """The lecture's workflow: score many initialisations, start from the best, run SVI.
+
+    Then check the fit; when it has a problem, fit the changed settings that tell its
+    causes apart (:func:`ppl_models.gmm_health.diagnose`).
+    """
+    values = as_array(data)
+    settings.check()
+    prior.check()
+    check_data(values, settings.k)
+    fit = _fit(values, prior, settings, progress)
+    fit = replace(fit, map_assignment=map_assignment(values, fit.weights, fit.locs, fit.scale, prior))
+    if fit.check.ok:
+        return fit
+    began = time.perf_counter() - fit.wall_time_s
+    diagnosis = _compare(values, prior, settings, fit, progress)
+    return replace(fit, diagnosis=diagnosis, wall_time_s=time.perf_counter() - began)
 
 
 MAX_NUTS_POINTS = 2_000

@@ -8,13 +8,13 @@ Pyro's one-off costs, as a worker has paid them before its first job.
 
 import torch
 
-from ppl_models import gmm, gmm_data
+from ppl_models import gmm, gmm_data, gmm_starts
 from tests.memory_helpers import run_measured
 
 BOUND_MB = 60
 
 JOB = """
-from ppl_models import gmm, gmm_data
+from ppl_models import gmm, gmm_data, gmm_starts
 from ppl_models.gmm import GmmPrior, GmmSettings
 
 gmm.fit_map(gmm.LECTURE_DATA, GmmPrior(), GmmSettings(inits=5, steps=3))
@@ -40,8 +40,8 @@ def test_the_largest_fit_adds_less_than_the_bound_and_more_steps_add_almost_noth
 
 def test_scoring_in_slices_gives_the_single_pass_answer():
     torch_data = torch.as_tensor(gmm_data.SyntheticData(n=3000, seed=4).draw(), dtype=torch.float32)
-    candidates = gmm.initial_candidates(torch_data, 3, 400, torch.Generator().manual_seed(1))
-    sliced = gmm.score_candidates(torch_data, candidates, gmm.GmmPrior(), 3000)
+    candidates = gmm_starts.lecture_candidates(torch_data, 3, 400, torch.Generator().manual_seed(1))
+    sliced = gmm_starts.score_candidates(torch_data, candidates, gmm.GmmPrior(), 3000)
     whole = gmm.negative_log_joint(
         torch_data, candidates["weights"], candidates["locs"], candidates["scale"], gmm.GmmPrior()
     )
@@ -50,7 +50,7 @@ def test_scoring_in_slices_gives_the_single_pass_answer():
 
 def test_large_data_picks_k_distinct_points_for_every_initialisation():
     x = torch.arange(200_000, dtype=torch.float32)
-    candidates = gmm.initial_candidates(x, gmm.MAX_K, gmm.MAX_INITS, torch.Generator().manual_seed(0))
+    candidates = gmm_starts.lecture_candidates(x, gmm.MAX_K, gmm.MAX_INITS, torch.Generator().manual_seed(0))
     locs = candidates["locs"]
     assert locs.shape == (gmm.MAX_INITS, gmm.MAX_K)
     assert all(len(set(row.tolist())) == gmm.MAX_K for row in locs)

@@ -8,7 +8,7 @@ from pyro import poutine
 from pyro.infer import TraceEnum_ELBO
 from pyro.infer.autoguide import AutoDelta, init_to_value
 
-from ppl_models import gmm, gmm_data
+from ppl_models import gmm, gmm_data, gmm_starts
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.gmm import LECTURE_DATA, GmmPrior, GmmSettings
 from ppl_models.gmm_data import SyntheticData
@@ -24,7 +24,7 @@ def test_the_lecture_answer(lecture_fit):
     np.testing.assert_allclose(lecture_fit.weights, [0.375, 0.625], atol=0.05)
     np.testing.assert_allclose(lecture_fit.locs, [0.50, 10.98], atol=0.05)
     assert lecture_fit.scale == pytest.approx(0.65, abs=0.05)
-    assert lecture_fit.initial_losses.min() == pytest.approx(25.6656, abs=1e-3)  # the lecture printed 25.6656
+    assert lecture_fit.start_scores.min() == pytest.approx(25.6656, abs=1e-3)  # the lecture printed 25.6656
     assert lecture_fit.svi.losses[-1] < lecture_fit.svi.losses[0]
 
 
@@ -42,7 +42,7 @@ def test_gradient_norms_are_recorded_for_every_parameter_and_step(lecture_fit):
 def test_batched_initial_losses_equal_pyros_own_loss():
     """The closed-form score of an initialisation is exactly what TraceEnum_ELBO reports."""
     x = torch.tensor(LECTURE_DATA)
-    candidates = gmm.initial_candidates(x, 2, 5, torch.Generator().manual_seed(3))
+    candidates = gmm_starts.lecture_candidates(x, 2, 5, torch.Generator().manual_seed(3))
     ours = gmm.negative_log_joint(x, candidates["weights"], candidates["locs"], candidates["scale"], GmmPrior())
 
     def model(data):
