@@ -4,10 +4,11 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ppl_models import gmm, gmm_data
+from ppl_models import gmm, gmm_data, gmm_posterior
 from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, panels
 from ui.gmm_controls import data_source, fit_settings
+from ui.numbers import probability_text
 from ui.runs import LiveSlot, cached_run, show_provenance
 from ui.text import escape
 
@@ -61,7 +62,7 @@ st.caption(
 show_provenance(outcome)
 
 starts, convergence, members, posterior, model_tab = st.tabs(
-    ["Initialisations", "Convergence", "Membership", "Full posterior (NUTS)", "Model and code"]
+    ["Initialisations", "Convergence", "Membership", "Full posterior (NUTS)", "Model and code"], key="gmm-tab"
 )
 with starts:
     st.plotly_chart(charts.initial_losses_plot(fit.initial_losses, fit.chosen_init))
@@ -72,20 +73,25 @@ with convergence:
 with members:
     shown = min(len(fit.data), 500)
     table = pd.DataFrame({"x": fit.data[:shown], "MAP component": fit.map_assignment[:shown] + 1})
+    # Text, not numbers: "< 0.001" says "very unlikely" where 2e-9 printed as 0.000 says "impossible".
+    probability_columns = {}
     for component in range(settings.k):
-        table[f"P(component {component + 1})"] = fit.membership[:shown, component]
-    st.dataframe(table, hide_index=True)
+        name = f"P(component {component + 1})"
+        table[name] = [probability_text(p) for p in fit.membership[:shown, component]]
+        probability_columns[name] = st.column_config.TextColumn(alignment="right")
+    st.dataframe(table, hide_index=True, column_config=probability_columns)
     st.caption(
         "MAP component: Pyro's infer_discrete at temperature 0. P(component k): each component's share of "
-        f"the point's density under the MAP parameters.{' First 500 points shown.' if shown < len(fit.data) else ''}"
+        "the point's density under the MAP parameters, to three decimals."
+        f"{' First 500 points shown.' if shown < len(fit.data) else ''}"
     )
 with posterior:
     st.markdown(
         "MAP gives one point; NUTS samples the whole posterior of weights, locations and scale, with the "
         "assignments still summed out. **Label switching:** swapping two components' labels does not change "
         "the likelihood, so the posterior has K! mirror-image modes. Chains may jump between them, or settle "
-        "in different ones, which makes per-label averages and R-hat meaningless. Sort by location, or look "
-        "at label-free quantities, instead."
+        "in different ones, which makes per-label averages and R-hat meaningless. Below, each draw's "
+        "components are sorted by location, which gives quantities without labels."
     )
     if st.toggle("Sample the full posterior with NUTS (2 chains, slower)", key="nuts"):
         nuts = McmcSettings(
@@ -99,8 +105,50 @@ with posterior:
         )
         sampled = cached_run(gmm.sample_posterior, data, prior, settings.k, nuts, label="Sampling with NUTS")
         if sampled.ok:
-            for name in [f"locs[{i}]" for i in range(settings.k)]:
-                st.plotly_chart(charts.trace_plot(sampled.result.draws[name], f"Trace of {name}, per chain", name))
+            panels.device_note(sampled.result)
+            view = gmm_posterior.label_free(sampled.result)
+            panels.advice(view.advice)
+            (st.warning if view.switching.detected else st.info)("\n\n".join(view.notes))
+            st.subheader("The posterior without labels")
+            ranks = [gmm_posterior.rank_name(rank, settings.k) for rank in range(settings.k)]
+            by_location = np.argsort(fit.locs)
+            draws = view.sorted_draws
+            st.plotly_chart(
+                charts.ranked_histograms(
+                    {rank: draws[f"locs[{r}]"] for r, rank in enumerate(ranks)},
+                    "Locations, sorted in each draw",
+                    "location",
+                    marks=dict(zip(ranks, fit.locs[by_location], strict=True)),
+                )
+            )
+            weight_col, scale_col = st.columns(2)
+            weight_col.plotly_chart(
+                charts.ranked_histograms(
+                    {rank: draws[f"weights[{r}]"] for r, rank in enumerate(ranks)},
+                    "Weights, in the order of the locations",
+                    "weight",
+                    marks=dict(zip(ranks, fit.weights[by_location], strict=True)),
+                    # Weights live on [0, 1]: finer bins than this show sampling noise, not shape.
+                    bins=20,
+                )
+            )
+            scale_col.plotly_chart(
+                charts.ranked_histograms(
+                    {"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale}
+                )
+            )
+            st.dataframe(panels.summary_frame(view.summaries), hide_index=True, width="stretch")
+            st.caption(
+                "Every draw's components put in order of location, each keeping its own weight: the lowest "
+                "location means the same in every chain and every mode. Dashed lines: the MAP fit above."
+            )
+            st.subheader("Per label, as sampled")
+            trace_cols = st.columns(2)
+            for i in range(settings.k):
+                name = f"locs[{i}]"
+                trace_cols[i % 2].plotly_chart(
+                    charts.trace_plot(sampled.result.draws[name], f"Trace of {name}, per chain", name)
+                )
             panels.diagnostics_table(sampled.result.summaries, sampled.result.chains, sampled.result.wall_time_s)
         else:
             st.error(escape(sampled.error))

@@ -1,5 +1,7 @@
 """AppTest: the Gaussian-mixture page, read back from what it shows."""
 
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -32,11 +34,34 @@ def test_every_initialisation_is_shown_with_the_chosen_one_marked():
     assert array(trace(starts, "chosen")["y"])[0] == pytest.approx(losses.min())
 
 
+PROBABILITY_TEXT = re.compile(r"^(< 0\.001|> 0\.999|0\.\d{3})$")
+
+
+def probability_value(text: str) -> float:
+    """A shown probability back as a number, the ends at their bounds."""
+    ends = {"< 0.001": 0.0, "> 0.999": 1.0}
+    return ends[text] if text in ends else float(text)
+
+
 def test_membership_table_assigns_the_lecture_points():
     app = open_page("gmm")
     members = app.dataframe[1].value
     assert list(members["MAP component"]) == [1, 1, 2, 2, 2]
-    np.testing.assert_allclose(members["P(component 1)"] + members["P(component 2)"], 1.0)
+    # Each point is all but certainly in its cluster: said so, not rounded to 1.000 and 0.000.
+    assert list(members["P(component 1)"]) == ["> 0.999", "> 0.999", "< 0.001", "< 0.001", "< 0.001"]
+    assert list(members["P(component 2)"]) == ["< 0.001", "< 0.001", "> 0.999", "> 0.999", "> 0.999"]
+
+
+def test_membership_with_six_components_shows_every_column_at_three_decimals():
+    app = open_page("gmm", k="6", data="-20, -19, -10, -9, 0, 1, 10, 11, 20, 21, 30, 31")
+    members = app.dataframe[1].value
+    shares = [f"P(component {k})" for k in range(1, 7)]
+    assert list(members.columns) == ["x", "MAP component", *shares]
+    for column in shares:
+        assert all(PROBABILITY_TEXT.match(text) for text in members[column]), list(members[column])
+    values = members[shares].map(probability_value).to_numpy()
+    np.testing.assert_allclose(values.sum(axis=1), 1.0, atol=6 * 0.001)
+    np.testing.assert_array_equal(values.argmax(axis=1) + 1, members["MAP component"])
 
 
 def test_changing_k_refits_with_k_components():
@@ -85,13 +110,63 @@ def test_after_bad_data_good_data_fits_again():
     np.testing.assert_allclose(estimates(app)["loc"], [0.50, 10.98], atol=0.05)
 
 
-def test_nuts_shows_both_chains_and_explains_label_switching():
+@pytest.fixture(scope="module")
+def nuts_app():
+    """The lecture's page with NUTS on, run once for the tests that read it."""
     app = open_page("gmm")
     assert "Label switching" in texts(app.markdown)
     app.toggle(key="nuts").set_value(True).run(timeout=300)
-    assert not app.error, texts(app.error)
-    traces = [f for f in figures(app) if f["layout"]["title"]["text"].startswith("Trace of locs")]
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def figure_titled(app, title: str) -> dict:
+    matches = [f for f in figures(app) if f["layout"]["title"]["text"] == title]
+    assert matches, f"no chart {title!r}; have {[f['layout']['title']['text'] for f in figures(app)]}"
+    return matches[0]
+
+
+def test_nuts_shows_both_chains_and_explains_label_switching(nuts_app):
+    traces = [f for f in figures(nuts_app) if f["layout"]["title"]["text"].startswith("Trace of locs")]
     assert len(traces) == 2 and [t["name"] for t in traces[0]["data"]] == ["chain 1", "chain 2"]
+    # The seeded run's chains settle under opposite labels and also cross within a chain.
+    notes = texts(nuts_app.warning)
+    assert "Label switching between chains 1 and 2" in notes
+    assert "locs[0] averages" in notes and "in chain 1 but" in notes
+    assert "Label switching within chain 1" in notes and "Label switching within chain 2" in notes
+    assert "R-hat of locs[0] (" in notes
+    assert "comes from label switching, not necessarily from a failed sampler" in notes
+
+
+def test_nuts_advice_is_in_plain_words(nuts_app):
+    advice = texts(nuts_app.error)
+    assert "Don't trust this posterior yet." in advice
+    assert "divergent transitions" in advice and "Effective sample size is only" in advice
+    # With labels switched, the advice reads the sorted quantities: no R-hat of a label.
+    assert all("locs[" not in line for line in advice.splitlines() if "R-hat is" in line)
+
+
+def test_nuts_draws_the_posterior_without_labels(nuts_app):
+    locations = figure_titled(nuts_app, "Locations, sorted in each draw")
+    low, high = (array(trace(locations, name)["x"]) for name in ("lowest location", "highest location"))
+    assert low.shape == high.shape == (300,)  # 2 chains of 150 draws
+    assert np.all(low <= high)
+    # Near the lecture's MAP clusters (0.50 and 10.98), within a posterior sd of each.
+    assert abs(low.mean() - 0.50) < low.std() and abs(high.mean() - 10.98) < high.std()
+    np.testing.assert_allclose([s["x0"] for s in locations["layout"]["shapes"]], [0.50, 10.98], atol=0.05)
+    weights = figure_titled(nuts_app, "Weights, in the order of the locations")
+    w_low, w_high = (array(trace(weights, name)["x"]) for name in ("lowest location", "highest location"))
+    np.testing.assert_allclose(w_low + w_high, 1.0, rtol=1e-5)
+    scale = array(trace(figure_titled(nuts_app, "The shared scale"), "scale")["x"])
+    assert scale.shape == (300,) and np.all(scale > 0)
+    summary = next(table.value for table in nuts_app.dataframe if "quantity" in table.value.columns)
+    assert list(summary["quantity"]) == [
+        "scale",
+        "lowest location",
+        "highest location",
+        "weight of the lowest location",
+        "weight of the highest location",
+    ]
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the fallback when no GPU is present")

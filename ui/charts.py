@@ -14,6 +14,8 @@ import plotly.graph_objects as go
 CHAIN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 EXACT_COLOUR = "#111111"
 PRIOR_COLOUR = "#8c8c8c"
+# One per mixture component, up to the page's largest K (6); the first four are the chains'.
+RANK_COLOURS = (*CHAIN_COLOURS, "#9467bd", "#8c564b")
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 340) -> go.Figure:
@@ -57,6 +59,41 @@ def density_histogram(
             name=name,
             line=dict(color=PRIOR_COLOUR if is_prior else EXACT_COLOUR, width=2, dash="dash" if is_prior else "solid"),
         )
+    return _layout(fig, title, x_label, "density")
+
+
+def ranked_histograms(
+    series: Mapping[str, np.ndarray],
+    title: str,
+    x_label: str,
+    marks: Mapping[str, float] | None = None,
+    bins: int = 40,
+) -> go.Figure:
+    """Overlaid density histograms, one colour per named series, on shared bins.
+
+    The draws go into the figure as they are (plotly bins them), so a test can read them
+    back by the series' name. Bins are shared so that overlapping series compare bar for bar.
+
+    :param marks: name -> a value drawn as a dashed vertical line in that series' colour.
+    """
+    fig = go.Figure()
+    arrays = {name: np.asarray(values).reshape(-1) for name, values in series.items()}
+    everything = np.concatenate(list(arrays.values())) if arrays else np.zeros(1)
+    low, high = float(everything.min()), float(everything.max())
+    size = (high - low) / bins if high > low else 1.0
+    colours = {name: RANK_COLOURS[index % len(RANK_COLOURS)] for index, name in enumerate(arrays)}
+    for name, values in arrays.items():
+        fig.add_histogram(
+            x=values,
+            histnorm="probability density",
+            xbins=dict(start=low, end=high + size, size=size),
+            name=name,
+            marker_color=colours[name],
+            opacity=0.55,
+        )
+    for name, value in (marks or {}).items():
+        fig.add_vline(x=value, line=dict(color=colours.get(name, EXACT_COLOUR), dash="dash", width=2))
+    fig.update_layout(barmode="overlay", bargap=0)
     return _layout(fig, title, x_label, "density")
 
 

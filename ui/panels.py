@@ -82,11 +82,10 @@ def advice(items: Sequence[Advice]) -> None:
     st.error("**Don't trust this posterior yet.**\n\n" + lines)
 
 
-def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainStats], wall_time_s: float) -> None:
-    """One row per quantity: the summary numbers, then what the sampler reported."""
-    rows = []
-    for name, s in summaries.items():
-        rows.append(
+def summary_frame(summaries: dict[str, SiteSummary]) -> pd.DataFrame:
+    """One row per quantity: mean, sd, 90% HPDI, ESS, R-hat and MCSE."""
+    return pd.DataFrame(
+        [
             {
                 "quantity": name,
                 "mean": s.mean,
@@ -96,8 +95,14 @@ def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainS
                 "R-hat": "needs 2+ chains" if s.rhat is None else f"{s.rhat:.3f}",
                 "MCSE": s.mcse,
             }
-        )
-    table = pd.DataFrame(rows)
+            for name, s in summaries.items()
+        ]
+    )
+
+
+def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainStats], wall_time_s: float) -> None:
+    """One row per quantity: the summary numbers, then what the sampler reported."""
+    table = summary_frame(summaries)
     sampler = pd.DataFrame(
         [
             {

@@ -150,7 +150,9 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
                 "so correlated that the histogram shows a few independent values repeated, "
                 "and it may sit in the wrong place.",
                 "Use more warmup steps (e.g. 300), switch to NUTS, or turn adaptation off "
-                "with a smaller step size (e.g. step 0.2 with 18 steps).",
+                "with a smaller step size (e.g. step 0.2 with 18 steps)."
+                if kernel == "hmc"
+                else "Use more warmup steps (e.g. 300) and more samples.",
             )
         )
     capped = [name for name, s in summaries.items() if s.ess_capped]
@@ -170,7 +172,9 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
             Advice(
                 f"R-hat is {worst:.2f} for {', '.join(high_rhat)}: the chains disagree, so at "
                 "least one has not found the posterior.",
-                "Use more warmup steps, or NUTS; compare the chains in the trace plot.",
+                "Use more warmup steps"
+                + (", or NUTS" if kernel == "hmc" else "")
+                + "; compare the chains in the trace plot.",
             )
         )
     divergences = sum(c.divergences for c in chains)
