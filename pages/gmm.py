@@ -6,7 +6,7 @@ import streamlit as st
 
 from ppl_models import gmm, gmm_data, gmm_posterior
 from ppl_models.engine.mcmc import McmcSettings
-from ui import charts, panels
+from ui import charts, gmm_panels, panels
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
 from ui.runs import LiveSlot, cached_run, show_provenance
@@ -46,6 +46,7 @@ fit = outcome.result
 panels.device_note(fit)
 truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
 chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
+gmm_panels.fit_check(fit)
 
 estimates, scale_col = st.columns([3, 1])
 estimates.dataframe(
@@ -56,7 +57,8 @@ estimates.dataframe(
 scale_col.metric("scale", f"{fit.scale:.3f}", help="The shared standard deviation of every component (MAP).")
 note = " A random subsample of 5,000 points fed each step." if fit.subsampled else ""
 st.caption(
-    f"{len(fit.data):,} points; best of {settings.inits} initialisations (#{fit.chosen_init}), "
+    f"{len(fit.data):,} points; best of {settings.inits} {'spread-out' if settings.init == 'spread' else 'random'} "
+    f"initialisations (#{fit.chosen_init}), "
     f"{settings.steps} steps.{note}"
 )
 show_provenance(outcome)
@@ -65,7 +67,7 @@ starts, convergence, members, posterior, model_tab = st.tabs(
     ["Initialisations", "Convergence", "Membership", "Full posterior (NUTS)", "Model and code"], key="gmm-tab"
 )
 with starts:
-    st.plotly_chart(charts.initial_losses_plot(fit.initial_losses, fit.chosen_init))
+    st.plotly_chart(charts.start_scores_plot(fit.start_scores, fit.chosen_init, settings.init))
 with convergence:
     loss_col, grad_col = st.columns(2)
     loss_col.plotly_chart(charts.loss_curve(fit.svi.losses))

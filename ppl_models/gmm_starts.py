@@ -23,7 +23,7 @@ import pyro.distributions as dist
 import torch
 
 if TYPE_CHECKING:
-    from ppl_models.gmm import GmmPrior
+    from ppl_models.gmm_model import GmmPrior
 
 # The initialisations are scored a slice at a time, each slice touching at most this many
 # floats (initialisations x points x K), so a worker's memory stays fixed however many

@@ -10,7 +10,14 @@ from tests.apptest_helpers import array, figures, metric, open_page, texts, trac
 
 
 def estimates(app):
-    return app.dataframe[0].value
+    return table_with(app, "loc")
+
+
+def table_with(app, column: str):
+    """The page's table that has ``column`` (a collapsed fit adds a comparison table)."""
+    tables = [frame.value for frame in app.dataframe if column in frame.value.columns]
+    assert tables, f"no table with {column!r}"
+    return tables[0]
 
 
 def test_defaults_reproduce_the_lecture_fit():
@@ -45,7 +52,7 @@ def probability_value(text: str) -> float:
 
 def test_membership_table_assigns_the_lecture_points():
     app = open_page("gmm")
-    members = app.dataframe[1].value
+    members = table_with(app, "MAP component")
     assert list(members["MAP component"]) == [1, 1, 2, 2, 2]
     # Each point is all but certainly in its cluster: said so, not rounded to 1.000 and 0.000.
     assert list(members["P(component 1)"]) == ["> 0.999", "> 0.999", "< 0.001", "< 0.001", "< 0.001"]
@@ -54,7 +61,7 @@ def test_membership_table_assigns_the_lecture_points():
 
 def test_membership_with_six_components_shows_every_column_at_three_decimals():
     app = open_page("gmm", k="6", data="-20, -19, -10, -9, 0, 1, 10, 11, 20, 21, 30, 31")
-    members = app.dataframe[1].value
+    members = table_with(app, "MAP component")
     shares = [f"P(component {k})" for k in range(1, 7)]
     assert list(members.columns) == ["x", "MAP component", *shares]
     for column in shares:
@@ -175,3 +182,49 @@ def test_asking_for_cuda_without_a_gpu_fits_on_the_cpu_and_says_so():
     assert "CUDA was requested but no GPU is available here; ran on the CPU." in texts(app.info)
     # The lecture's answer, as on the CPU: the weights 0.375 / 0.625 in either label order.
     assert sorted(np.round(estimates(app)["weight"], 3)) == [0.375, 0.625]
+
+
+# The issue's first experiment: the lecture's data plus a third group, at K = 3.
+THREE_GROUPS = "0, 1, 10, 11, 12, 30, 31"
+
+
+def test_a_collapsed_fit_is_named_explained_and_fixed_in_one_click():
+    app = open_page("gmm", data=THREE_GROUPS, k="3")
+    warning = texts(app.error)
+    assert "Don't trust this fit yet." in warning
+    assert "Components 1 and 2 (weights 0.000 at" in warning and "uses 1 of its 3 components" in warning
+    said = texts(app.markdown)
+    assert "**The start.**" in said and "put them at 10.00, 11.00 and 12.00" in said
+    assert "**The prior.** MAP prefers this fit" in said
+    compared = table_with(app, "loss (this page's prior)")
+    assert list(compared["fit"]) == ["this fit", "a spread-out start", "a spread-out start, concentration 1"]
+    # MAP's objective prefers the collapse; the likelihood does not.
+    assert compared["loss (this page's prior)"][0] < compared["loss (this page's prior)"][1]
+    assert compared["log-likelihood"][0] < compared["log-likelihood"][1]
+
+    fix = next(button for button in app.button if button.label.startswith("Apply the fix"))
+    assert fix.label == "Apply the fix: init = spread, concentration = 1"
+    fix.click().run()
+    assert not app.exception
+    assert app.query_params["init"] == "spread" and float(app.query_params["concentration"]) == 1.0
+    assert "Don't trust this fit yet." not in texts(app.error)
+    weights = estimates(app)["weight"]
+    locs = estimates(app)["loc"]
+    np.testing.assert_allclose(locs, [0.5, 11.0, 30.5], atol=0.2)
+    assert min(weights) > 0.2
+
+
+def test_the_spread_start_is_in_the_link_and_finds_every_group():
+    app = open_page("gmm", data=THREE_GROUPS, k="3", init="spread")
+    assert "Don't trust this fit yet." not in texts(app.error)
+    np.testing.assert_allclose(estimates(app)["loc"], [0.5, 11.0, 30.5], atol=0.2)
+    starts = next(f for f in figures(app) if f["layout"]["title"]["text"].startswith("Each spread-out start"))
+    scores = array(trace(starts, "mean squared distance")["y"])
+    assert array(trace(starts, "chosen")["y"])[0] == pytest.approx(scores.min())
+
+
+def test_a_bad_start_in_the_link_is_named():
+    app = open_page("gmm", init="<b>far</b>")
+    notes = texts(app.warning) + texts(app.info) + texts(app.error)
+    assert "init" in notes and "is not one of lecture, spread" in notes
+    np.testing.assert_allclose(estimates(app)["weight"], [0.375, 0.625], atol=0.05)

@@ -119,6 +119,30 @@ def test_gmm_page_refits_when_k_changes(page, server_url):
     screenshot(page, "gmm-k-3")
 
 
+def test_gmm_page_warns_of_a_collapse_and_the_fix_button_finds_every_group(page, server_url):
+    page.goto(f"{server_url}/gmm?data=0,1,10,11,12,30,31&k=3")
+    wait_idle(page)
+    page.get_by_text("Don't trust this fit yet.").wait_for(timeout=60_000)
+    assert "uses 1 of its 3 components" in page.get_by_test_id("stAlert").first.inner_text()
+    screenshot(page, "gmm-collapsed")
+    fix = page.get_by_role("button", name="Apply the fix: init = spread, concentration = 1")
+    fix.scroll_into_view_if_needed()
+    screenshot(page, "gmm-collapsed-fix")
+    fix.click()
+    wait_idle(page)
+    page.wait_for_function("() => location.search.includes('init=spread')", timeout=60_000)
+    assert "concentration=1" in page.url
+    assert not page.get_by_text("Don't trust this fit yet.").count()
+    # Each component's curve peaks at its location, read from the chart as drawn.
+    peaks = page.evaluate(
+        """() => document.querySelectorAll('.js-plotly-plot')[0]._fullData
+              .filter(t => t.name.startsWith('component'))
+              .map(t => t.x[t.y.indexOf(Math.max(...t.y))])"""
+    )
+    assert sorted(peaks) == pytest.approx([0.5, 11.0, 30.4], abs=0.5)
+    screenshot(page, "gmm-fixed")
+
+
 def test_gmm_page_explains_bad_data(page, server_url):
     page.goto(f"{server_url}/gmm?data=1,2,oops")
     wait_idle(page)

@@ -1,10 +1,12 @@
 """The mixture fit's check and diagnosis: never a silent collapse, and a remedy that works."""
 
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from harness.mixture_data import groups_found, separated_groups
 from ppl_models import gmm, gmm_health
 from ppl_models.gmm import GmmPrior, GmmSettings
 
@@ -17,12 +19,6 @@ def apply(change: dict, prior: GmmPrior, settings: GmmSettings) -> tuple[GmmPrio
     prior_fields = {name: value for name, value in change.items() if hasattr(prior, name)}
     settings_fields = {name: value for name, value in change.items() if not hasattr(prior, name)}
     return replace(prior, **prior_fields), replace(settings, **settings_fields)
-
-
-def groups_found(fit: gmm.GmmFit, centers, sd: float) -> bool:
-    """Every true group has a component with real weight within three of its sds."""
-    real = [j for j in range(len(fit.weights)) if j not in fit.check.empty]
-    return all(any(abs(fit.locs[j] - c) < 3 * sd for j in real) for c in centers)
 
 
 def membership_of(data, weights, locs, scale):
@@ -89,17 +85,6 @@ def test_without_the_prior_s_pull_the_start_alone_is_named(concentration):
     assert fixed.check.ok and groups_found(fixed, (0.5, 11.0, 30.5), 1.0)
 
 
-def separated_groups(count: int, per_group: int, seed: int) -> tuple[tuple[float, ...], np.ndarray, float]:
-    """``count`` groups of ``per_group`` points, 8 to 12 of their sds apart, within the
-    locations' prior (3 prior sds of 0: data beyond it are the next test's)."""
-    rng = np.random.default_rng(seed)
-    sd = float(rng.choice([0.3, 0.5, 1.0]))
-    centers = np.sort(rng.choice(np.arange(-3, 4), count, replace=False)) * (8 + 4 * rng.random()) * sd
-    centers = centers + rng.uniform(-1, 1) * (27 - np.abs(centers).max())
-    data = tuple(float(v) for c in centers for v in c + rng.normal(0, sd, per_group))
-    return data, centers, sd
-
-
 @pytest.mark.parametrize("count", [2, 3, 4, 5])
 def test_spread_finds_every_group_and_the_lecture_s_start_finds_them_or_warns(count):
     warned = 0
@@ -146,3 +131,23 @@ def test_comparison_fits_that_would_overrun_the_run_are_left_out(monkeypatch):
 
 def test_a_round_wider_prior():
     assert [gmm.wider_locs_sd(r) for r in (3.0, 128.7, 200.0, 201.0, 950.0)] == [5.0, 200.0, 200.0, 500.0, 1000.0]
+
+
+def test_a_diverging_fit_names_a_learning_rate_that_was_checked_to_work():
+    settings = GmmSettings(k=3, lr=1.0)
+    with pytest.raises(gmm.SviDiverged) as raised:
+        gmm.fit_map(THREE_GROUPS, GmmPrior(), settings)
+    said = str(raised.value)
+    assert said.startswith("SVI diverged at step ") and "could no longer be computed" in said
+    lr = float(re.search(r"With a learning rate of ([\d.]+) the same fit runs to the end", said).group(1))
+    assert lr < 1.0
+    gmm.fit_map(THREE_GROUPS, GmmPrior(), replace(settings, lr=lr))  # runs to the end, as promised
+
+
+def test_the_spread_start_s_code_runs_as_a_script_and_finds_the_page_s_locations():
+    settings = GmmSettings(k=3, init="spread")
+    namespace: dict = {}
+    exec(gmm.fit_map_code(THREE_GROUPS, GmmPrior(), settings).replace("print(", "_ = ("), namespace)  # noqa: S102
+    script_locs = np.sort(namespace["guide"](namespace["data"])["locs"].detach().numpy())
+    page_locs = gmm.fit_map(THREE_GROUPS, GmmPrior(), settings).locs
+    np.testing.assert_allclose(script_locs, page_locs, atol=0.05)

@@ -8,7 +8,7 @@ from pyro import poutine
 from pyro.infer import TraceEnum_ELBO
 from pyro.infer.autoguide import AutoDelta, init_to_value
 
-from ppl_models import gmm, gmm_data, gmm_starts
+from ppl_models import gmm, gmm_data, gmm_model, gmm_starts
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.gmm import LECTURE_DATA, GmmPrior, GmmSettings
 from ppl_models.gmm_data import SyntheticData
@@ -51,7 +51,9 @@ def test_batched_initial_losses_equal_pyros_own_loss():
     for index in range(5):
         pyro.clear_param_store()
         start = {name: value[index] for name, value in candidates.items()}
-        guide = AutoDelta(poutine.block(model, expose=list(gmm.GLOBAL_SITES)), init_loc_fn=init_to_value(values=start))
+        guide = AutoDelta(
+            poutine.block(model, expose=list(gmm_model.GLOBAL_SITES)), init_loc_fn=init_to_value(values=start)
+        )
         pyros = TraceEnum_ELBO(max_plate_nesting=1).loss(model, guide, x)
         assert float(ours[index]) == pytest.approx(pyros, rel=1e-5)
 

@@ -254,20 +254,29 @@ def mixture_density(
     return _layout(fig, title, "x", "probability density", height=380)
 
 
-def initial_losses_plot(losses: np.ndarray, chosen: int) -> go.Figure:
-    """Every initialisation's starting loss, the chosen (lowest) one marked."""
+# What each kind of start is chosen by (ppl_models/gmm_starts.py), as the chart names it.
+START_SCORES = {
+    "lecture": ("initial loss", "Initial loss of each random initialisation"),
+    "spread": (
+        "mean squared distance",
+        "Each spread-out start's mean squared distance from the points to their nearest location",
+    ),
+}
+
+
+def start_scores_plot(scores: np.ndarray, chosen: int, start: str) -> go.Figure:
+    """What every start was scored by, the chosen (lowest) one marked."""
+    name, title = START_SCORES[start]
     fig = go.Figure()
-    fig.add_scatter(
-        x=np.arange(len(losses)), y=losses, mode="markers", name="initial loss", marker=dict(color="#4c78a8", size=6)
-    )
+    fig.add_scatter(x=np.arange(len(scores)), y=scores, mode="markers", name=name, marker=dict(color="#4c78a8", size=6))
     fig.add_scatter(
         x=[chosen],
-        y=[losses[chosen]],
+        y=[scores[chosen]],
         mode="markers",
         name="chosen",
         marker=dict(color="#d62728", size=14, symbol="star"),
     )
-    return _layout(fig, "Initial loss of each random initialisation", "initialisation", "loss", height=300)
+    return _layout(fig, title, "initialisation", name, height=300)
 
 
 def gradient_norms_plot(norms: Mapping[str, np.ndarray]) -> go.Figure:

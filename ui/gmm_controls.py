@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models import gmm, gmm_data
+from ppl_models.gmm_starts import STARTS
 from ui.controls import SEED, Choice, Slider, Text, build, default_of, render
 from ui.panels import device_preference
 
@@ -74,6 +75,17 @@ MODEL = [
         max=gmm.MAX_K,
         step=1,
         help="How many Gaussians the mixture has.",
+    ),
+    Choice.for_field(
+        gmm.GmmSettings,
+        "init",
+        label="Start",
+        options=STARTS,
+        captions=("the lecture's: K random data points", "spread out: k-means++ over the data"),
+        help="Where SVI starts. The lecture's recipe puts the locations at K randomly chosen data points and keeps "
+        "the start with the lowest initial loss; it often puts two locations in one group. A spread-out start "
+        "(k-means++) draws each next location far from those already picked, keeps the start whose locations sit "
+        "nearest the points, and starts the scale at their distance to them.",
     ),
 ]
 PRIOR = [
@@ -196,3 +208,9 @@ def fit_settings(page: str) -> tuple[gmm.GmmPrior, gmm.GmmSettings]:
         fit = render(FIT, page)
     settings = build(gmm.GmmSettings, [*MODEL, *FIT], {**model, **fit}, device=device_preference())
     return build(gmm.GmmPrior, PRIOR, model), settings
+
+
+def controls_for(change: dict) -> dict:
+    """The widget values that make ``change`` (settings fields to new values), by URL key."""
+    key_of = {control.fills: control.key for control in [*MODEL, *PRIOR, *FIT]}
+    return {key_of[name]: value for name, value in change.items()}

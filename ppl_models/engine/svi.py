@@ -41,6 +41,14 @@ MAX_STEPS = 5000
 PROGRESS_INTERVAL_S = 0.15
 
 
+class SviDiverged(InferenceError):
+    """The loss became NaN or infinite, or a parameter left its distribution's support.
+
+    Its own type so a lecture that knows its model can replace the generic advice with
+    advice it has checked on the data (``ppl_models.gmm``).
+    """
+
+
 @dataclass(frozen=True)
 class SviSettings:
     """Everything that decides an SVI run; frozen and hashable, so it can key a cache."""
@@ -205,12 +213,12 @@ def run_svi(
                 loss, step_norms = _step(elbo, optimizer, run.model, guide, run.args)
             except ValueError as error:
                 # Pyro's text here is a support check with a dump of the tensor: for the log only.
-                raise InferenceError(
+                raise SviDiverged(
                     f"SVI failed at step {step + 1}: a parameter left the range its distribution allows "
                     f"(a scale or a probability became zero, negative or not a number).{_lr_advice(settings)}"
                 ) from error
             if not math.isfinite(loss):
-                raise InferenceError(f"SVI diverged at step {step + 1}: the loss became {loss}.{_lr_advice(settings)}")
+                raise SviDiverged(f"SVI diverged at step {step + 1}: the loss became {loss}.{_lr_advice(settings)}")
             losses[step] = loss
             _record(trajectories, norms, step, settings.num_steps, step_norms)
             now = time.perf_counter()
