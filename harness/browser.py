@@ -41,6 +41,9 @@ VIEWPORT = {"width": 1400, "height": 1000}
 # Pages put exact values on a metric's delta line ("vs exact 12.560").
 DELTA_CONTAINS = "t => [...document.querySelectorAll('[data-testid=stMetricDelta]')].some(e => e.innerText.includes(t))"
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+# Streamlit loads many widgets' code on first use and shows a skeleton until it arrives: a
+# page can be idle with its sliders and metrics not drawn yet, on a loaded machine for seconds.
+DRAWN = "() => !document.querySelector('[data-testid=\"stSkeleton\"]')"
 ERRORS = '[data-testid="stException"]'
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from ppl_models import gmm, gmm_data, gmm_posterior
+from ppl_models import gmm, gmm_data
 from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, gmm_panels, panels
 from ui.gmm_controls import data_source, fit_settings
@@ -107,51 +107,7 @@ with posterior:
         )
         sampled = cached_run(gmm.sample_posterior, data, prior, settings.k, nuts, label="Sampling with NUTS")
         if sampled.ok:
-            panels.device_note(sampled.result)
-            view = gmm_posterior.label_free(sampled.result)
-            panels.advice(view.advice)
-            (st.warning if view.switching.detected else st.info)("\n\n".join(view.notes))
-            st.subheader("The posterior without labels")
-            ranks = [gmm_posterior.rank_name(rank, settings.k) for rank in range(settings.k)]
-            by_location = np.argsort(fit.locs)
-            draws = view.sorted_draws
-            st.plotly_chart(
-                charts.ranked_histograms(
-                    {rank: draws[f"locs[{r}]"] for r, rank in enumerate(ranks)},
-                    "Locations, sorted in each draw",
-                    "location",
-                    marks=dict(zip(ranks, fit.locs[by_location], strict=True)),
-                )
-            )
-            weight_col, scale_col = st.columns(2)
-            weight_col.plotly_chart(
-                charts.ranked_histograms(
-                    {rank: draws[f"weights[{r}]"] for r, rank in enumerate(ranks)},
-                    "Weights, in the order of the locations",
-                    "weight",
-                    marks=dict(zip(ranks, fit.weights[by_location], strict=True)),
-                    # Weights live on [0, 1]: finer bins than this show sampling noise, not shape.
-                    bins=20,
-                )
-            )
-            scale_col.plotly_chart(
-                charts.ranked_histograms(
-                    {"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale}
-                )
-            )
-            st.dataframe(panels.summary_frame(view.summaries), hide_index=True, width="stretch")
-            st.caption(
-                "Every draw's components put in order of location, each keeping its own weight: the lowest "
-                "location means the same in every chain and every mode. Dashed lines: the MAP fit above."
-            )
-            st.subheader("Per label, as sampled")
-            trace_cols = st.columns(2)
-            for i in range(settings.k):
-                name = f"locs[{i}]"
-                trace_cols[i % 2].plotly_chart(
-                    charts.trace_plot(sampled.result.draws[name], f"Trace of {name}, per chain", name)
-                )
-            panels.diagnostics_table(sampled.result.summaries, sampled.result.chains, sampled.result.wall_time_s)
+            gmm_panels.label_free_posterior(sampled.result, fit, settings.k)
         else:
             st.error(escape(sampled.error))
 with model_tab:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.browser import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, IDLE, VIEWPORT, local_only
+from harness.browser import CHROMIUM, CHROMIUM_ARGS, DELTA_CONTAINS, DRAWN, IDLE, VIEWPORT, local_only
 from harness.server import RunningServer, ServerDidNotStart, start_server
 from tests.conftest import ROOT
 
@@ -55,6 +55,7 @@ def wait_idle(page, timeout_ms: int = 120_000) -> None:
     """Wait until the script has run to the end after the last action."""
     page.wait_for_timeout(300)  # let a rerun triggered by the last action start
     page.wait_for_selector(IDLE, timeout=timeout_ms)
+    page.wait_for_function(DRAWN, timeout=timeout_ms)
 
 
 def metric_value(page, label: str) -> str:

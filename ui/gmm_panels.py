@@ -1,12 +1,17 @@
-"""The mixture page's account of a fit that went wrong: what, why, and the fix in one click."""
+"""The mixture page's longer pieces: a failed fit's account (what, why, the fix in one click) and
+the NUTS posterior read without labels."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
+from ppl_models import gmm_posterior
+from ppl_models.engine.mcmc import McmcResult
 from ppl_models.gmm import GmmFit
 from ppl_models.gmm_health import FitSummary
+from ui import charts, panels
 from ui.gmm_controls import controls_for
 from ui.text import escape
 
@@ -54,3 +59,49 @@ def fit_check(fit: GmmFit) -> None:
         if len(diagnosis.compared) > 1:
             st.markdown("**The fits side by side**: every loss is this page's objective; the lowest is MAP's choice.")
             st.dataframe(pd.DataFrame([_row(compared) for compared in diagnosis.compared]), hide_index=True)
+
+
+def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
+    """The NUTS run read without labels: its advice, label switching named, the sorted
+    posterior against the MAP fit, then the per-label traces and diagnostics."""
+    panels.device_note(run)
+    view = gmm_posterior.label_free(run)
+    panels.advice(view.advice)
+    (st.warning if view.switching.detected else st.info)("\n\n".join(view.notes))
+    st.subheader("The posterior without labels")
+    ranks = [gmm_posterior.rank_name(rank, k) for rank in range(k)]
+    by_location = np.argsort(fit.locs)
+    draws = view.sorted_draws
+    st.plotly_chart(
+        charts.ranked_histograms(
+            {rank: draws[f"locs[{r}]"] for r, rank in enumerate(ranks)},
+            "Locations, sorted in each draw",
+            "location",
+            marks=dict(zip(ranks, fit.locs[by_location], strict=True)),
+        )
+    )
+    weight_col, scale_col = st.columns(2)
+    weight_col.plotly_chart(
+        charts.ranked_histograms(
+            {rank: draws[f"weights[{r}]"] for r, rank in enumerate(ranks)},
+            "Weights, in the order of the locations",
+            "weight",
+            marks=dict(zip(ranks, fit.weights[by_location], strict=True)),
+            # Weights live on [0, 1]: finer bins than this show sampling noise, not shape.
+            bins=20,
+        )
+    )
+    scale_col.plotly_chart(
+        charts.ranked_histograms({"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale})
+    )
+    st.dataframe(panels.summary_frame(view.summaries), hide_index=True, width="stretch")
+    st.caption(
+        "Every draw's components put in order of location, each keeping its own weight: the lowest "
+        "location means the same in every chain and every mode. Dashed lines: the MAP fit above."
+    )
+    st.subheader("Per label, as sampled")
+    trace_cols = st.columns(2)
+    for i in range(k):
+        name = f"locs[{i}]"
+        trace_cols[i % 2].plotly_chart(charts.trace_plot(run.draws[name], f"Trace of {name}, per chain", name))
+    panels.diagnostics_table(run.summaries, run.chains, run.wall_time_s)
