@@ -2,7 +2,7 @@
 
 import pytest
 
-from ui.numbers import probability_text
+from ui.numbers import age_text, probability_text
 
 
 @pytest.mark.parametrize(
@@ -30,3 +30,19 @@ def test_other_precisions_keep_the_same_rule():
     assert probability_text(0.004, decimals=2) == "< 0.01"
     assert probability_text(0.995, decimals=2) == "> 0.99"
     assert probability_text(0.25, decimals=2) == "0.25"
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (0.4, "0 s"),
+        (59.4, "59 s"),
+        (60, "1 min"),
+        (959, "16 min"),
+        (3569, "59 min"),
+        (3600, "1 h"),
+        (7500, "2 h 5 min"),
+    ],
+)
+def test_ages_read_as_a_person_says_them(seconds, text):
+    assert age_text(seconds) == text

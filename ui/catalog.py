@@ -40,6 +40,9 @@ class Lecture:
         return f"ppl_models.{Path(self.page).stem}"
 
 
+# In the lecture's order: open-world programs, stochastic functions, conditioning and HMC,
+# inside HMC, tensor shapes, variational inference, the Gaussian mixture, and then
+# interventions and counterfactuals, which build on all of them (tests/test_catalog.py).
 CATALOG: tuple[Lecture, ...] = (
     Lecture("pages/home.py", "Home", ":material/home:", ""),
     Lecture(
@@ -52,15 +55,6 @@ CATALOG: tuple[Lecture, ...] = (
         lambda: (weather.simulate, weather.WeatherSettings(), 10_000, 0, "auto"),
     ),
     Lecture(
-        "pages/causal.py",
-        "Interventions & counterfactuals",
-        ":material/call_split:",
-        "causal",
-        "Seeing, doing and imagining: E[sales | temp = t] against E[sales | do(temp = t)], and what "
-        "an observed day would have sold at another temperature.",
-        lambda: (causal.answer, weather.WeatherSettings(), causal.CausalSettings(), 20_000, 0, "auto"),
-    ),
-    Lecture(
         "pages/scale.py",
         "Conditioning & HMC",
         ":material/balance:",
@@ -68,6 +62,14 @@ CATALOG: tuple[Lecture, ...] = (
         "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "
         "HMC, NUTS or SVI, and check every answer against the exact posterior.",
         lambda: (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings()),
+    ),
+    Lecture(
+        "pages/shapes.py",
+        "Tensor shapes",
+        ":material/view_in_ar:",
+        "shapes",
+        "sample_shape + batch_shape + event_shape, .expand, .to_event and nested pyro.plates: build a "
+        "distribution, watch the shapes, and read Pyro's own explanation when they do not fit.",
     ),
     Lecture(
         "pages/gmm.py",
@@ -79,12 +81,13 @@ CATALOG: tuple[Lecture, ...] = (
         lambda: (gmm.fit_map, gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings()),
     ),
     Lecture(
-        "pages/shapes.py",
-        "Tensor shapes",
-        ":material/view_in_ar:",
-        "shapes",
-        "sample_shape + batch_shape + event_shape, .expand, .to_event and nested pyro.plates: build a "
-        "distribution, watch the shapes, and read Pyro's own explanation when they do not fit.",
+        "pages/causal.py",
+        "Interventions & counterfactuals",
+        ":material/call_split:",
+        "causal",
+        "Seeing, doing and imagining: E[sales | temp = t] against E[sales | do(temp = t)], and what "
+        "an observed day would have sold at another temperature.",
+        lambda: (causal.answer, weather.WeatherSettings(), causal.CausalSettings(), 20_000, 0, "auto"),
     ),
 )
 

@@ -21,3 +21,15 @@ def probability_text(p: float, decimals: int = PROBABILITY_DECIMALS) -> str:
     if p > 1 - step:
         return f"> {1 - step:.{decimals}f}"
     return f"{p:.{decimals}f}"
+
+
+def age_text(seconds: float) -> str:
+    """How long ago, as a person says it: "40 s", "16 min", "2 h 5 min"."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes = round(seconds / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"

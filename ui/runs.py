@@ -23,6 +23,7 @@ from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress
 from ppl_models.engine.runtime.workers import WorkerPool
 from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
+from ui.numbers import age_text
 from ui.run_cache import SHARED, CachedValue
 
 log = logging.getLogger(__name__)
@@ -264,7 +265,7 @@ def show_provenance(outcome: RunOutcome) -> None:
     if outcome.from_cache:
         age = time.time() - outcome.computed_at
         st.caption(
-            f"⚡ From the shared cache: computed {age:.0f} s ago in {outcome.compute_seconds:.2f} s; "
+            f"⚡ From the shared cache: computed {age_text(age)} ago in {outcome.compute_seconds:.2f} s; "
             "re-rendered without re-running inference."
         )
     else:
