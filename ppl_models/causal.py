@@ -174,32 +174,65 @@ def answer(
 
 
 def answer_code(params: WeatherSettings, question: CausalSettings, num_draws: int, seed: int) -> str:
-    """The three questions as a notebook cell, with the page's numbers."""
-    temp, cf_temp = question.temp, question.cf_temp
-    observed = {"temp": question.obs_temp, "ice_cream": question.obs_sales}
-    observed_text = ", ".join(f'"{k}": torch.tensor({v!r})' for k, v in observed.items())
-    return (
-        weather.model_code(params)
-        + f"""
-from pyro.infer import Importance, EmpiricalMarginal
+    """The three questions as a script: the page's draws, weights and answers.
 
+    Each question draws ``num_draws`` days at once from the same seed, as the page does;
+    observations and interventions are float64 tensors, as the page's are.
+    """
+    q = question
+    observed = {"temp": q.obs_temp, "ice_cream": q.obs_sales}
+    if q.obs_weather != "unknown":
+        observed["cloudy"] = float(q.obs_weather == "cloudy")
+    day = ", ".join(f'"{name}": {value!r}' for name, value in observed.items())
+    model = weather.simulate_code(params, num_draws, seed).split("pyro.set_rng_seed(")[0]
+    return f"""{model}from chirho.counterfactual.handlers import MultiWorldCounterfactual
+from chirho.indexed.ops import IndexSet, gather
+from chirho.interventional.handlers import do
+from chirho.observational.handlers import condition
+
+N = {num_draws}
+args = [torch.tensor(value, dtype=torch.float64) for value in {params.as_args()!r}]
+
+def as_tensors(values):
+    return {{name: torch.tensor(value, dtype=torch.float64) for name, value in values.items()}}
+
+def weighted_mean(observed={{}}, done={{}}):
+    \"\"\"Draw N days under pyro.do(done), weigh each by how well it explains `observed`.\"\"\"
+    pyro.set_rng_seed({seed})
+    model = pyro.do(ice_cream_sales, data=as_tensors(done)) if done else ice_cream_sales
+    model = pyro.condition(model, data=as_tensors(observed)) if observed else model
+    with pyro.plate("draws", N):
+        trace = pyro.poutine.trace(model).get_trace(*args)
+    log_weights = torch.zeros(N, dtype=torch.float64)
+    for name in observed:
+        site = trace.nodes[name]
+        log_weights = log_weights + site["fn"].log_prob(site["value"]).double().expand(N)
+    weights = torch.softmax(log_weights, 0)
+    return (weights * trace.nodes["ice_cream"]["value"].expand(N)).sum().item()
+
+# 1. Seeing: condition on temp (likelihood weighting).
+print("E[sales | temp = {q.temp:g}] =", round(weighted_mean(observed={{"temp": {q.temp!r}}}), 2))
+# 2. Doing: set temp; the weather keeps its prior. And setting the weather instead.
+print("E[sales | do(temp = {q.temp:g})] =", round(weighted_mean(done={{"temp": {q.temp!r}}}), 2))
+print("E[sales | do(cloudy = {int(q.do_weather == "cloudy")})] =",
+      round(weighted_mean(done={{"cloudy": {float(q.do_weather == "cloudy")!r}}}), 2))
+
+# 3. Imagining: ChiRho runs a factual and a counterfactual world that share every noise
+# (the weather, and the sales noise of the transformed ice_cream site); the factual world
+# is conditioned on the day, the counterfactual one has temp set to {q.cf_temp:g}.
 pyro.set_rng_seed({seed})
-
-# Seeing: condition on temp = {temp:g} and weigh the draws by it (likelihood weighting).
-seen = pyro.condition(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
-posterior = Importance(seen, num_samples={num_draws}).run()
-print("E[sales | temp = {temp:g}] =", EmpiricalMarginal(posterior).mean.item())
-
-# Doing: set temp = {temp:g}; the weather keeps its prior.
-done = pyro.do(ice_cream_sales, data={{"temp": torch.tensor({temp!r})}})
-print("E[sales | do(temp = {temp:g})] =", torch.stack([done() for _ in range({num_draws})]).mean().item())
-
-# Imagining: the app uses ChiRho's twin worlds to share the day's weather and noise:
-# from chirho.counterfactual.handlers import MultiWorldCounterfactual
-# from chirho.interventional.handlers import do
-# from chirho.observational.handlers import condition
-# with MultiWorldCounterfactual(), do(actions={{"temp": torch.tensor({cf_temp!r})}}), \\
-#         condition(data={{{observed_text}}}):
-#     ...  # the ice_cream site must be a TransformedDistribution of its noise
+day = as_tensors({{{day}}})
+with MultiWorldCounterfactual() as worlds, do(actions=as_tensors({{"temp": {q.cf_temp!r}}})), condition(data=day):
+    with pyro.plate("draws", N):
+        trace = pyro.poutine.trace(ice_cream_sales).get_trace(*args)
+trace.compute_log_prob()
+with worlds:
+    factual, imagined = IndexSet(temp={{0}}), IndexSet(temp={{1}})
+    log_weights = torch.zeros(N, dtype=torch.float64)
+    for node in trace.nodes.values():
+        if node["type"] == "sample" and node["is_observed"]:
+            log_weights = log_weights + gather(node["log_prob"], factual).reshape(-1).double().expand(N)
+    sales = gather(trace.nodes["ice_cream"]["value"], imagined).reshape(-1).expand(N)
+weights = torch.softmax(log_weights, 0)
+print("E[sales had temp been {q.cf_temp:g} | the day] =", round((weights * sales).sum().item(), 2))
 """
-    )

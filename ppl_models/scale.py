@@ -147,7 +147,9 @@ def guide(guess, prior_sd, noise_sd):
 pyro.clear_param_store()
 pyro.set_rng_seed({settings.seed})
 optimizer = pyro.optim.Adam({{"lr": {settings.lr!r}, "betas": ({settings.beta1!r}, {settings.beta2!r})}})
-svi = SVI(conditioned_scale, guide, optimizer, loss={elbo}())
+svi = SVI(conditioned_scale, guide, optimizer,
+          loss={elbo}(num_particles={settings.num_particles}, vectorize_particles={settings.num_particles > 1},
+                      max_plate_nesting={settings.max_plate_nesting}))
 losses = [svi.step(*args) for _ in range({settings.num_steps})]
 print("posterior mean", pyro.param("weight_loc").item(), "sd", pyro.param("weight_scale").item())
 """

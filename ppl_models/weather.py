@@ -26,7 +26,7 @@ counterfactual world.
 from __future__ import annotations
 
 import math
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, fields
 
 import numpy as np
 import pyro
@@ -302,38 +302,41 @@ def simulate(params: WeatherSettings, num_draws: int, seed: int, device: str = "
     return run_likelihood_weighting(ice_cream_sales, params.as_args(), num_draws, seed, device=device)
 
 
-def model_code(params: WeatherSettings) -> str:
-    """The model as a notebook cell, with the page's numbers."""
-    p = params
+def simulate_code(params: WeatherSettings, num_draws: int, seed: int) -> str:
+    """The page's simulation as a script: the same draws, the same numbers.
+
+    The lecture's loop draws one day per call; the page draws all days at once inside
+    ``pyro.plate``, so the model is written with ``torch.where`` instead of ``if``, and the
+    arguments are float64 tensors as the page's are, so the seed gives the page's draws.
+    """
+    names = ", ".join(f.name for f in fields(params))
+    values = ", ".join(repr(v) for v in params.as_args())
     return f"""import torch
 import pyro
 import pyro.distributions as dist
+from pyro.distributions.transforms import AffineTransform
 
-def weather():
-    cloudy = pyro.sample("cloudy", dist.Bernoulli({p.p_cloudy!r}))
-    cloudy = "cloudy" if cloudy.item() == 1.0 else "sunny"
-    mean_temp = {{"cloudy": {p.cloudy_mean!r}, "sunny": {p.sunny_mean!r}}}[cloudy]
-    scale_temp = {{"cloudy": {p.cloudy_sd!r}, "sunny": {p.sunny_sd!r}}}[cloudy]
-    temp = pyro.sample("temp", dist.Normal(mean_temp, scale_temp))
-    return cloudy, temp.item()
+def ice_cream_sales({names}):
+    # The lecture's weather() and ice_cream_sales(), for a whole plate of days at once.
+    cloudy = pyro.sample("cloudy", dist.Bernoulli(p_cloudy))
+    is_cloudy = cloudy == 1
+    temp = pyro.sample("temp", dist.Normal(torch.where(is_cloudy, cloudy_mean, sunny_mean),
+                                           torch.where(is_cloudy, cloudy_sd, sunny_sd)))
+    expected = torch.where(~is_cloudy & (temp > threshold), high_sales, low_sales)
+    # Normal(expected, sd) written as a transformed noise, so a counterfactual can reuse the noise.
+    noise = dist.Normal(torch.zeros_like(expected), sales_sd)
+    return pyro.sample("ice_cream", dist.TransformedDistribution(noise, [AffineTransform(expected, 1.0)]))
 
-def ice_cream_sales():
-    cloudy, temp = weather()
-    expected_sales = {p.high_sales!r} if cloudy == "sunny" and temp > {p.threshold!r} else {p.low_sales!r}
-    ice_cream = pyro.sample("ice_cream", dist.Normal(expected_sales, {p.sales_sd!r}))
-    return ice_cream
-"""
-
-
-def simulate_code(params: WeatherSettings, num_draws: int, seed: int) -> str:
-    return (
-        model_code(params)
-        + f"""
 pyro.set_rng_seed({seed})
-for _ in range(3):
-    print(weather())
+args = [torch.tensor(value, dtype=torch.float64) for value in ({values},)]
+with pyro.plate("draws", {num_draws}):
+    trace = pyro.poutine.trace(ice_cream_sales).get_trace(*args)
+cloudy, temp, sales = (trace.nodes[name]["value"] for name in ("cloudy", "temp", "ice_cream"))
 
-# The app draws all {num_draws:,} days at once: the same model written with torch.where
-# inside pyro.plate("draws", {num_draws}) (see ppl_models/weather.py).
+for c, t, s in zip(cloudy[:8], temp[:8], sales[:8]):
+    print(("cloudy" if c == 1 else "sunny", round(t.item(), 2)), round(s.item(), 2))
+high = (cloudy == 0) & (temp > {params.threshold!r})
+print("P(cloudy) =", round(cloudy.mean().item(), 3))
+print("P(high-sales day) =", round(high.double().mean().item(), 3))
+print("E[sales] =", round(sales.mean().item(), 3))
 """
-    )

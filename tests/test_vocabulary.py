@@ -49,9 +49,8 @@ def test_every_code_generator_is_named_for_its_entry_and_takes_its_arguments(lec
         entry = lecture.default_run()[0]
         assert entry.__module__ == module.__name__, "the warm-up runs the lecture's own entry function"
         entries.add(entry.__name__)
-    shared_helpers = {"model_code"}  # the model as a cell, which every generator of the module starts with
-    assert entries - shared_helpers, f"{module.__name__} has no entry function with a code generator"
-    for entry in entries - {name.removesuffix("_code") for name in shared_helpers}:
+    assert entries, f"{module.__name__} has no entry function with a code generator"
+    for entry in entries:
         function = getattr(module, entry, None)
         generator = generators.get(f"{entry}_code")
         assert function is not None, f"{module.__name__}.{entry}_code names no entry function"

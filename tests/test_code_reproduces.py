@@ -1,0 +1,106 @@
+"""Each page's "Pyro code" tab, run as a plain script in a fresh interpreter, prints the page's numbers.
+
+The script is the code generator's text exactly as the page shows it; nothing of the app is
+importable from where it runs, so it cannot lean on the app's modules.
+"""
+
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ppl_models import causal, gmm, scale, shapes, shapes_settings, weather
+from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.svi import SviSettings
+
+NUMBER = r"-?\d+(?:\.\d+)?(?:e[-+]?\d+)?"
+
+
+def run_script(code: str, tmp_path) -> str:
+    script = tmp_path / "page_code.py"
+    script.write_text(code)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, cwd=tmp_path, env={"PATH": ""}
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def numbers_after(label: str, printed: str) -> list[float]:
+    line = next(line for line in printed.splitlines() if line.startswith(label))
+    return [float(v) for v in re.findall(NUMBER, line[len(label) :])]
+
+
+def test_the_weather_code_prints_the_page_s_first_draws_and_estimates(tmp_path):
+    params, draws, seed = weather.WeatherSettings(), 10_000, 3
+    printed = run_script(weather.simulate_code(params, draws, seed), tmp_path)
+    page = weather.simulate(params, draws, seed)
+    rows = printed.splitlines()[:8]
+    for row, c, t, s in zip(rows, *(page.samples[name][:8] for name in ("cloudy", "temp", "ice_cream")), strict=True):
+        assert row == str(("cloudy" if c == 1 else "sunny", round(float(t), 2))) + f" {round(float(s), 2)}"
+    shown = weather.estimates(params, page.samples["cloudy"], page.samples["temp"], page.samples["ice_cream"])
+    for estimate in shown:
+        assert numbers_after(f"{estimate.label} =", printed) == [round(estimate.estimate, 3)]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        McmcSettings(kernel="hmc", num_samples=400, seed=2),
+        McmcSettings(kernel="nuts", num_samples=400, seed=2),
+        SviSettings(num_steps=300, seed=2),
+    ],
+    ids=["hmc", "nuts", "svi"],
+)
+def test_the_scale_code_prints_the_page_s_posterior(tmp_path, settings):
+    query = scale.ScaleSettings(measurement=12.5)
+    printed = run_script(scale.infer_weight_code(query, settings), tmp_path)
+    mean, sd = numbers_after("posterior mean", printed.replace(" sd ", " "))
+    page = scale.infer_weight(query, settings)
+    # The page compiles HMC's leapfrog steps: the same draws up to float rounding.
+    assert mean == pytest.approx(page.mean, abs=1e-4) and sd == pytest.approx(page.sd, abs=1e-4)
+
+
+@pytest.mark.parametrize("start", ["lecture", "spread"])
+def test_the_mixture_code_prints_the_page_s_fit(tmp_path, start):
+    data, prior, settings = (0.0, 1.0, 10.0, 11.0, 12.0, 30.0, 31.0), gmm.GmmPrior(), gmm.GmmSettings(k=3, init=start)
+    printed = run_script(gmm.fit_map_code(data, prior, settings), tmp_path)
+    page = gmm.fit_map(data, prior, settings)
+    locs = re.search(r"'locs': tensor\(\[([^\]]*)\]", printed).group(1)
+    weights = re.search(r"'weights': tensor\(\[([^\]]*)\]", printed).group(1)
+    order = np.argsort([float(v) for v in locs.split(",")])
+    np.testing.assert_allclose(np.array([float(v) for v in locs.split(",")])[order], page.locs, atol=0.05)
+    np.testing.assert_allclose(np.array([float(v) for v in weights.split(",")])[order], page.weights, atol=0.01)
+
+
+@pytest.mark.parametrize("preset", sorted(shapes_settings.PRESETS))
+def test_the_shapes_code_prints_the_page_s_shapes(tmp_path, preset):
+    spec = shapes_settings.PRESETS[preset]
+    printed = run_script(shapes.explore_code(spec), tmp_path)
+    report = shapes.explore(spec)
+    size = "torch.Size({})".format
+    assert f"batch_shape: {size(list(report.batch_shape))} event_shape: {size(list(report.event_shape))}" in printed
+    assert f"x shape: {size(list(report.value_shape))} log_prob shape: {size(list(report.log_prob_shape))}" in printed
+    if report.plate_dims:
+        shown = "Trace Shapes:" + printed.split("Trace Shapes:", 1)[1]
+        assert [line.rstrip() for line in shown.strip().splitlines()] == [
+            line.rstrip() for line in report.trace_table.strip().splitlines()
+        ]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        causal.CausalSettings(),
+        causal.CausalSettings(temp=60.0, do_weather="cloudy", obs_weather="unknown", cf_temp=70.0),
+    ],
+)
+def test_the_causal_code_prints_the_page_s_four_answers(tmp_path, question):
+    params, draws, seed = weather.WeatherSettings(), 5_000, 4
+    printed = run_script(causal.answer_code(params, question, draws, seed), tmp_path)
+    page = causal.answer(params, question, draws, seed)
+    shown = [float(line.rsplit("=", 1)[1]) for line in printed.splitlines() if line.startswith("E[sales")]
+    expected = [page.conditioned, page.intervened, page.weather_intervened, page.counterfactual]
+    assert shown == [round(answer.mean, 2) for answer in expected]
