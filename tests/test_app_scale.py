@@ -1,5 +1,7 @@
 """AppTest: the scale page, read back from what it shows."""
 
+import json
+
 import numpy as np
 import pytest
 import torch
@@ -8,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from ppl_models.scale import ScaleSettings, exact_posterior
 from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
 from tests.conftest import ROOT
+from ui.panels import GLOSSARY
 
 FAST = dict(algo="nuts", samples="500", warmup="200")
 
@@ -143,3 +146,15 @@ def test_home_page_has_a_card_per_page():
     app = open_page("home")
     assert "Pyro Model Explorer" in app.title[0].value
     assert "Conditioning & HMC" in texts(app.subheader)
+
+
+def test_every_diagnostic_word_is_explained_in_its_column_header():
+    app = open_page("scale")
+    explained = {}
+    for frame in app.dataframe:
+        for name, config in json.loads(frame.proto.columns or "{}").items():
+            if config and config.get("help"):
+                explained[name] = config["help"]
+    for word in ("ESS", "R-hat", "MCSE", "90% HPDI", "acceptance rate", "leapfrog steps", "divergences"):
+        assert explained.get(word) == GLOSSARY[word]
+    assert "sd / sqrt(ESS)" in explained["MCSE"]

@@ -94,7 +94,8 @@ def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
     scale_col.plotly_chart(
         charts.ranked_histograms({"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale})
     )
-    st.dataframe(panels.summary_frame(view.summaries), hide_index=True, width="stretch")
+    summary = panels.summary_frame(view.summaries)
+    st.dataframe(summary, hide_index=True, width="stretch", column_config=panels.column_help(summary))
     st.caption(
         "Every draw's components put in order of location, each keeping its own weight: the lowest "
         "location means the same in every chain and every mode. Dashed lines: the MAP fit above."

@@ -82,6 +82,32 @@ def advice(items: Sequence[Advice]) -> None:
     st.error("**Don't trust this posterior yet.**\n\n" + lines)
 
 
+# What each column of the diagnostics tables means, shown where the word appears (its header's tooltip).
+GLOSSARY = {
+    "mean": "The average of the draws: the Monte Carlo estimate of the posterior mean.",
+    "sd": "The standard deviation of the draws: how wide the posterior is.",
+    "90% HPDI": "Highest posterior density interval: the narrowest range holding 90% of the draws.",
+    "ESS": "Effective sample size: how many independent draws the correlated chain is worth. "
+    "Under 100, the mean and sd are not yet reliable.",
+    "R-hat": "Compares the chains with each other: near 1.00 when they agree, above 1.05 when at "
+    "least one has not found the same posterior. Needs two or more chains.",
+    "MCSE": "Monte Carlo standard error of the mean: sd / sqrt(ESS), how far the estimated mean "
+    "may be from the true posterior mean because there are finitely many draws.",
+    "acceptance rate": "The share of proposals the Metropolis step accepted. HMC aims near 0.8; "
+    "far lower means the step is too large for the posterior.",
+    "divergences": "Trajectories whose energy error blew up, so the sampler could not follow the "
+    "posterior there; any divergence is a warning.",
+    "step size": "The leapfrog integrator's time step, as adapted in warmup.",
+    "leapfrog steps": "How many integrator steps make one trajectory: fixed for HMC, chosen by the "
+    "U-turn rule for NUTS.",
+}
+
+
+def column_help(frame: pd.DataFrame) -> dict:
+    """Each glossary column of ``frame`` with its meaning as the header's tooltip."""
+    return {name: st.column_config.Column(help=GLOSSARY[name]) for name in frame.columns if name in GLOSSARY}
+
+
 def summary_frame(summaries: dict[str, SiteSummary]) -> pd.DataFrame:
     """One row per quantity: mean, sd, 90% HPDI, ESS, R-hat and MCSE."""
     return pd.DataFrame(
@@ -115,9 +141,11 @@ def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainS
             for index, c in enumerate(chains)
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch")
-    st.dataframe(sampler, hide_index=True, width="stretch")
-    st.caption(f"Wall time {wall_time_s:.2f} s. ESS and R-hat from `pyro.ops.stats`.")
+    st.dataframe(table, hide_index=True, width="stretch", column_config=column_help(table))
+    st.dataframe(sampler, hide_index=True, width="stretch", column_config=column_help(sampler))
+    st.caption(
+        f"Wall time {wall_time_s:.2f} s. ESS and R-hat from `pyro.ops.stats`. Hover a column's name for what it means."
+    )
 
 
 def samples_csv(draws: dict[str, np.ndarray]) -> bytes:
