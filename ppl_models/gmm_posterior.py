@@ -203,7 +203,11 @@ def label_free(result: McmcResult) -> LabelFreePosterior:
     summaries = {name: diagnostics.summarize(values) for name, values in readable_names(sorted_draws).items()}
     switching = detect_label_switching(result.draws)
     if switching.detected:
-        advice = tuple(diagnostics.advise_mcmc(summaries, list(result.chains), result.settings.kernel))
+        advice = tuple(
+            diagnostics.advise_mcmc(
+                summaries, list(result.chains), result.settings.kernel, result.settings.adapt_step_size
+            )
+        )
     else:
         advice = result.advice
     notes = explain(switching, result.summaries, sorted_draws, summaries)

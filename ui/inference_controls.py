@@ -80,7 +80,9 @@ MCMC_CONTROLS: list[Control] = [
         "adapt_step_size",
         key="adapt",
         label="Adapt step size during warmup",
-        help="Pyro's default (the lecture's run adapted to 1.11). Off: the step size is used as given.",
+        help="Pyro's default: during warmup the step size is tuned towards an acceptance rate of 0.8, "
+        "so where it ends depends on the warmup and the seed (the diagnostics table shows it). "
+        "Off: the step size is used as given.",
     ),
     Toggle.for_field(
         McmcSettings,

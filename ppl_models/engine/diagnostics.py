@@ -138,9 +138,31 @@ def summarize(draws: np.ndarray, prob: float = 0.9) -> SiteSummary:
     )
 
 
-def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], kernel: str) -> list[Advice]:
-    """Plain-words warnings for a run whose numbers should not be trusted."""
+def advise_mcmc(
+    summaries: dict[str, SiteSummary], chains: list[ChainStats], kernel: str, adapt_step_size: bool = True
+) -> list[Advice]:
+    """Plain-words warnings for a run whose numbers should not be trusted.
+
+    Each fix is one the run's own settings allow: adaptation is never suggested "on" when it
+    is on, nor "off" when it is off.
+    """
     advice: list[Advice] = []
+    if adapt_step_size:
+        smaller_step = "Use more warmup steps so the step size can settle, or switch to NUTS."
+    else:
+        smaller_step = "Lower the step size, or turn step-size adaptation on."
+    if kernel == "hmc" and adapt_step_size:
+        low_ess_fix = (
+            "Use more warmup steps (e.g. 300), switch to NUTS, or turn adaptation off "
+            "with a smaller step size (e.g. step 0.2 with 18 steps)."
+        )
+    elif kernel == "hmc":
+        low_ess_fix = (
+            "Use a smaller step with more leapfrog steps (e.g. step 0.2 with 18 steps), turn "
+            "step-size adaptation on, or switch to NUTS."
+        )
+    else:
+        low_ess_fix = "Use more warmup steps (e.g. 300) and more samples."
     low_ess = [name for name, s in summaries.items() if s.ess < MIN_ESS]
     if low_ess:
         worst = min(summaries[name].ess for name in low_ess)
@@ -149,10 +171,7 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
                 f"Effective sample size is only {worst:.0f} for {', '.join(low_ess)}: the draws are "
                 "so correlated that the histogram shows a few independent values repeated, "
                 "and it may sit in the wrong place.",
-                "Use more warmup steps (e.g. 300), switch to NUTS, or turn adaptation off "
-                "with a smaller step size (e.g. step 0.2 with 18 steps)."
-                if kernel == "hmc"
-                else "Use more warmup steps (e.g. 300) and more samples.",
+                low_ess_fix,
             )
         )
     capped = [name for name, s in summaries.items() if s.ess_capped]
@@ -183,7 +202,7 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
             Advice(
                 f"{divergences} divergent transitions: the sampler's simulation blew up, so the "
                 "draws may miss part of the posterior.",
-                "Lower the step size, or turn step-size adaptation on.",
+                smaller_step if kernel == "hmc" else "Use more warmup steps so the step size can adapt.",
             )
         )
     acceptance = min(c.acceptance_rate for c in chains) if chains else 1.0
@@ -191,9 +210,7 @@ def advise_mcmc(summaries: dict[str, SiteSummary], chains: list[ChainStats], ker
         advice.append(
             Advice(
                 f"Acceptance rate is only {acceptance:.0%}: most proposals were rejected and the chain barely moves.",
-                "Lower the step size or turn step-size adaptation on."
-                if kernel == "hmc"
-                else "Use more warmup steps so the step size can adapt.",
+                smaller_step if kernel == "hmc" else "Use more warmup steps so the step size can adapt.",
             )
         )
     return advice

@@ -292,7 +292,7 @@ def run_mcmc(
         draws=draws,
         summaries=summaries,
         chains=tuple(chain_stats),
-        advice=tuple(diagnostics.advise_mcmc(summaries, chain_stats, settings.kernel)),
+        advice=tuple(diagnostics.advise_mcmc(summaries, chain_stats, settings.kernel, settings.adapt_step_size)),
         wall_time_s=run.elapsed(),
         device=str(run.device),
         device_note=run.device_note,
