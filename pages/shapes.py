@@ -1,5 +1,7 @@
 """Tensor shapes: batch, event and sample shapes and plates, explained by doing."""
 
+from dataclasses import replace
+
 import streamlit as st
 
 from ppl_models import shapes
@@ -24,6 +26,34 @@ with st.sidebar:
     apply_preset("shapes")
     spec, problem = shapes_settings("shapes")
 
+# What each shape means, beside its number.
+MEANINGS = {
+    "sample_shape": "iid copies: how many independent, identically distributed draws d.sample makes (leftmost dims).",
+    "batch_shape": "independent variables, each with its own parameters: one distribution per entry.",
+    "event_shape": "the shape of one draw of a dependent variable: its entries are drawn jointly (rightmost dims).",
+    "sample": "the drawn tensor: sample_shape + batch_shape + event_shape.",
+    "log_prob": "one log density per independent draw: sample_shape + batch_shape, the event summed over.",
+}
+
+
+def distribution_shapes(report: shapes.ShapeReport) -> None:
+    st.subheader("d.sample(sample_shape)")
+    st.markdown(
+        f"### {coloured(report.sample_shape, 'blue')} + {coloured(report.batch_shape, 'orange')} + "
+        f"{coloured(report.event_shape, 'green')} = `{report.value_shape}`"
+    )
+    shown = {
+        "sample_shape": report.sample_shape,
+        "batch_shape": report.batch_shape,
+        "event_shape": report.event_shape,
+        "sample": report.value_shape,
+        "log_prob": report.log_prob_shape,
+    }
+    for column, (label, value) in zip(st.columns(5), shown.items(), strict=True):
+        column.metric(label, str(value), help=MEANINGS[label])
+    st.caption("log_prob has one number per independent draw: sample_shape + batch_shape (the event is summed over).")
+
+
 if problem:
     st.error(escape(problem))
     st.stop()
@@ -35,30 +65,19 @@ if not outcome.ok:
         st.error("**Pyro says:**")
         st.code(pyro_says, language="text")
         st.warning(escape(meaning))
+        # What was built still stands: the distribution before the plates, and the code that fails.
+        if spec.plates:
+            alone = cached_run(shapes.explore, replace(spec, plates=()), label="Tensor shapes")
+            if alone.ok:
+                st.markdown("**Before the plates**, the distribution itself is fine:")
+                distribution_shapes(alone.result)
+        st.markdown("**The code that raises it:**")
+        st.code(shapes.explore_code(spec), language="python")
     else:
         st.error(escape(pyro_says))
     st.stop()
 report = outcome.result
-
-st.subheader("d.sample(sample_shape)")
-st.markdown(
-    f"### {coloured(report.sample_shape, 'blue')} + {coloured(report.batch_shape, 'orange')} + "
-    f"{coloured(report.event_shape, 'green')} = `{report.value_shape}`"
-)
-columns = st.columns(5)
-for column, (label, value) in zip(
-    columns,
-    [
-        ("sample_shape", report.sample_shape),
-        ("batch_shape", report.batch_shape),
-        ("event_shape", report.event_shape),
-        ("sample", report.value_shape),
-        ("log_prob", report.log_prob_shape),
-    ],
-    strict=True,
-):
-    column.metric(label, str(value), help="Read from the tensors Pyro and torch produced.")
-st.caption("log_prob has one number per independent draw: sample_shape + batch_shape (the event is summed over).")
+distribution_shapes(report)
 
 if spec.plates:
     st.subheader('pyro.sample("x", d) inside the plates')
@@ -70,9 +89,11 @@ if spec.plates:
         "plates do that job.)"
     )
 independent = len(report.site_batch_shape)
+batch_words = {0: "none: the site has no batch dims", 1: "the one batch dim of the site"}
+dependent = "the event dims" if report.event_shape else "none: every entry is its own event"
 st.markdown(
-    f"**Independent dims:** the {independent} batch dim(s) of the site "
-    f"{coloured(report.site_batch_shape, 'orange')}; **dependent:** the event dims "
+    f"**Independent dims:** {batch_words.get(independent, f'the {independent} batch dims of the site')} "
+    f"{coloured(report.site_batch_shape, 'orange')}; **dependent:** {dependent} "
     f"{coloured(report.event_shape, 'green')}."
 )
 trace_tab, code_tab = st.tabs(["trace.format_shapes()", "Pyro code"])

@@ -71,3 +71,33 @@ def test_a_hostile_shape_is_shown_as_plain_text():
     shown = texts(app.error)
     assert shown == escape("':red[**boom**]' is not a whole number; write a shape like 5, 3.")
     assert ":red[" not in shown and "**" not in shown
+
+
+def test_the_page_opens_on_the_lecture_s_first_example():
+    app = open_page("shapes")
+    assert app.radio(key="preset").value == "mvn_expand"
+    assert shapes_shown(app) == {
+        "sample_shape": "()",
+        "batch_shape": "(5,)",
+        "event_shape": "(3,)",
+        "sample": "(5, 3)",
+        "log_prob": "(5,)",
+    }
+    assert "the one batch dim of the site" in texts(app.markdown)
+    assert "independent variables" in metric(app, "batch_shape").help
+
+
+def test_editing_after_a_preset_makes_the_setting_your_own():
+    app = open_page("shapes")
+    app.text_input(key="param_shape").set_value("4").run()
+    assert app.radio(key="preset").value == "none"
+    assert metric(app, "event_shape").value == "(4,)" and metric(app, "batch_shape").value == "(5,)"
+    app.run()  # and it stays so
+    assert app.radio(key="preset").value == "none" and metric(app, "event_shape").value == "(4,)"
+
+
+def test_a_plate_mismatch_keeps_what_was_built_and_the_code_beside_pyros_error():
+    app = open_page("shapes", param_shape="5", plates="1", plate1_size="3")
+    assert "Before the plates" in texts(app.markdown)
+    assert metric(app, "batch_shape").value == "(5,)"
+    assert any('pyro.plate("x_axis", 3' in block.value for block in app.code)

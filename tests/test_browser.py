@@ -187,7 +187,7 @@ def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url
     # 2 chains of 2000 warmup + 5000 draws: a minute or more, unless stopped.
     page.goto(f"{server_url}/scale?samples=5000&warmup=2000&chains=2&guess=11.3")
     # Ours, not the Stop in Streamlit's own header status widget (which halts without a rerun).
-    stop = page.locator(".st-key-stop-infer_weight button:visible").first
+    stop = page.locator('[class*="st-key-stop-infer_weight-"] button:visible').first
     stop.wait_for(timeout=60_000)
     page.wait_for_timeout(1000)
     clicked = time.perf_counter()

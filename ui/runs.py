@@ -158,10 +158,13 @@ class LiveRun:
         # Clicking Stop makes Streamlit rerun the page, interrupting this run at its next
         # progress report (Streamlit raises its rerun exception there, which unwinds the
         # inference guard). In that rerun the button reads True, so the run is not restarted.
-        self.stopped = stop_name is not None and self._stop_slot.button("Stop", key=f"stop-{stop_name}", help=STOP_HELP)
+        # Keyed by the setting as well as the function: a page may run one function on two
+        # settings, and the rerun a click causes must find its own button again.
+        name = f"{stop_name}-{hash(key) & 0xFFFFFFFF:08x}"
+        self.stopped = stop_name is not None and self._stop_slot.button("Stop", key=f"stop-{name}", help=STOP_HELP)
         if self.stopped:
             self._stop_slot.empty()
-            st.button("Run again", key=f"run-{stop_name}", help="Start this setting's run from the beginning.")
+            st.button("Run again", key=f"run-{name}", help="Start this setting's run from the beginning.")
         self.budget_s = run_budget_s()
         self._last_live_frame = 0.0
         # The clock starts at the first report, not here: time spent queued behind other

@@ -22,8 +22,9 @@ PRESET = Choice(
         "MultivariateNormal inside plate x_axis 5",
         "plates x_axis 320 and y_axis 200",
     ),
-    "none",
-    "Load one of the lecture's examples into the controls below.",
+    "mvn_expand",
+    "Load one of the lecture's examples into the controls below. Editing any of them afterwards "
+    "makes the setting your own.",
 )
 
 
@@ -112,15 +113,29 @@ def _preset_values(spec: ShapesSettings) -> dict:
     return values
 
 
+def _edited_since(preset: str) -> bool:
+    """Whether a control was changed away from what ``preset`` put in it."""
+    return any(
+        key in st.session_state and st.session_state[key] != value
+        for key, value in _preset_values(PRESETS[preset]).items()
+    )
+
+
 def apply_preset(page: str) -> None:
     """Load a chosen preset into the controls. On a page load, a link's own settings win
-    over its preset, so a shared link shows exactly what its sender saw."""
+    over its preset, so a shared link shows exactly what its sender saw; once a control is
+    edited, the preset no longer describes the setting and shows "none"."""
+    applied = st.session_state.get("_applied_preset")
+    own_settings = any(c.key in st.query_params for c in DISTRIBUTION)
+    if applied is None and own_settings and "preset" not in st.query_params:
+        st.session_state["preset"] = "none"
+    elif applied not in (None, "none") and _edited_since(applied):
+        st.session_state["preset"] = st.session_state["_applied_preset"] = "none"
     preset = render([PRESET], page)["preset"]
     applied = st.session_state.get("_applied_preset")
     if applied == preset:
         return
     st.session_state["_applied_preset"] = preset
-    own_settings = any(c.key in st.query_params for c in DISTRIBUTION)
     if preset == "none" or (applied is None and own_settings):
         return
     st.session_state.update(_preset_values(PRESETS[preset]))
