@@ -180,7 +180,22 @@ def test_shapes_page_preset_then_plate_size(page, server_url):
     wait_idle(page)
     page.get_by_text("its value has shape (200, 100)").wait_for(timeout=60_000)
     assert "plate1_size=100" in page.url
+    # Edited, the setting is the student's own: the preset no longer claims it.
+    assert checked_radio(page, "Start from the lecture") == "none"
     screenshot(page, "shapes-nested-100")
+
+
+def checked_radio(page, label: str) -> str:
+    group = page.get_by_test_id("stRadio").filter(has_text=label)
+    return group.locator("input:checked").evaluate("e => e.closest('label').innerText").split("\n")[0].strip()
+
+
+def test_shapes_page_opens_on_the_lecture_s_first_example(page, server_url):
+    page.goto(f"{server_url}/shapes")
+    wait_idle(page)
+    page.get_by_text("the one batch dim of the site").wait_for(timeout=60_000)
+    assert checked_radio(page, "Start from the lecture") == "mvn_expand"
+    assert metric_value(page, "batch_shape") == "(5,)" and metric_value(page, "event_shape") == "(3,)"
 
 
 def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url):

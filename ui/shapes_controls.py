@@ -127,7 +127,11 @@ def apply_preset(page: str) -> None:
     edited, the preset no longer describes the setting and shows "none"."""
     applied = st.session_state.get("_applied_preset")
     own_settings = any(c.key in st.query_params for c in DISTRIBUTION)
-    if applied is None and own_settings and "preset" not in st.query_params:
+    if "_show_preset" in st.session_state:
+        # Set through the Session State API, so the browser is sent the choice: a radio the
+        # student never touched otherwise shows its first option after the preset's rerun.
+        st.session_state["preset"] = st.session_state.pop("_show_preset")
+    elif applied is None and own_settings and "preset" not in st.query_params:
         st.session_state["preset"] = "none"
     elif applied not in (None, "none") and _edited_since(applied):
         st.session_state["preset"] = st.session_state["_applied_preset"] = "none"
@@ -138,7 +142,7 @@ def apply_preset(page: str) -> None:
     st.session_state["_applied_preset"] = preset
     if preset == "none" or (applied is None and own_settings):
         return
-    st.session_state.update(_preset_values(PRESETS[preset]))
+    st.session_state.update(_preset_values(PRESETS[preset]), _show_preset=preset)
     st.rerun()
 
 
