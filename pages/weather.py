@@ -72,7 +72,10 @@ sales_grid = np.linspace(sales.min(), sales.max(), 400)
 temp_col, sales_col = st.columns(2)
 temp_col.plotly_chart(
     charts.split_density_bars(
-        {"cloudy": temp[cloudy], "sunny": temp[~cloudy]}, temperature_curves, "Temperature, split by weather", "temp"
+        {"cloudy": temp[cloudy], "sunny": temp[~cloudy]},
+        temperature_curves,
+        "Temperature, split by weather",
+        "temp (°F)",
     )
 )
 sales_col.plotly_chart(

@@ -43,6 +43,9 @@ def test_the_intervened_graph_cuts_the_edge_into_temp():
     assert "cloudy -> temp" in observed
     assert "cloudy -> temp" not in intervened and 'label="do(temp = 85)"' in intervened
     assert "cloudy -> ice_cream" in intervened
+    # The legend says temp is set, not drawn, and names ice_cream's distribution as the code writes it.
+    assert "temp = 85 (set by do)" in intervened and "temp ~ Normal" not in intervened
+    assert "temp ~ Normal" in observed and "ice_cream ~ Normal then AffineTransform" in observed
 
 
 def test_an_observed_cloudy_day_keeps_its_sales_when_hotter():

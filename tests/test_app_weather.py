@@ -90,3 +90,10 @@ def test_the_sidebar_s_device_reaches_the_simulation_and_its_fallback_note_is_sh
     assert asked == ["cpu"]
     assert SHARED.peek(cache_key(simulate, WeatherSettings(), 10_000, 0, "cpu")) is not None
     assert "No GPU here: ran on the CPU." in texts(app.info)
+
+
+def test_the_graph_caption_speaks_of_shading_only_where_a_node_is_shaded():
+    app = open_page("weather")
+    captions = texts(app.caption)
+    assert "Nothing is observed here, so no node is shaded." in captions
+    assert "shaded nodes are observed" not in captions

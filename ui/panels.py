@@ -191,7 +191,12 @@ def model_section(code: str, model, model_args: tuple, observations: tuple[tuple
     with graph_tab:
         if graph.ok:
             st.graphviz_chart(graph.result)
-            st.caption("Drawn by pyro.render_model; shaded nodes are observed.")
+            st.caption(
+                "Drawn by pyro.render_model; shaded nodes are observed."
+                if observations
+                else "Drawn by pyro.render_model from one run of the model. Nothing is observed here, so no node "
+                "is shaded."
+            )
         else:
             st.warning("The model graph could not be drawn: " + escape(graph.error))
     with code_tab:

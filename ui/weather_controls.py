@@ -15,11 +15,11 @@ def _number(name: str, label: str, low: float, high: float, step: float, help: s
 
 WEATHER_CONTROLS: list[Control] = [
     _number("p_cloudy", "P(cloudy)", 0.0, 1.0, 0.01, "cloudy ~ Bernoulli(P(cloudy)). The lecture: 0.3."),
-    _number("cloudy_mean", "Mean temperature, cloudy", -20.0, 120.0, 1.0, "temp ~ Normal(mean, sd) on a cloudy day."),
-    _number("cloudy_sd", "Temperature sd, cloudy", 0.5, 40.0, 0.5, "Spread of a cloudy day's temperature."),
-    _number("sunny_mean", "Mean temperature, sunny", -20.0, 120.0, 1.0, "temp ~ Normal(mean, sd) on a sunny day."),
-    _number("sunny_sd", "Temperature sd, sunny", 0.5, 40.0, 0.5, "Spread of a sunny day's temperature."),
-    _number("threshold", "Hot-day threshold", -20.0, 120.0, 1.0, "A sunny day hotter than this sells the high amount."),
+    _number("cloudy_mean", "Mean temperature, cloudy (°F)", -20.0, 120.0, 1.0, "temp ~ Normal(mean, sd), cloudy."),
+    _number("cloudy_sd", "Temperature sd, cloudy (°F)", 0.5, 40.0, 0.5, "Spread of a cloudy day's temperature."),
+    _number("sunny_mean", "Mean temperature, sunny (°F)", -20.0, 120.0, 1.0, "temp ~ Normal(mean, sd), sunny."),
+    _number("sunny_sd", "Temperature sd, sunny (°F)", 0.5, 40.0, 0.5, "Spread of a sunny day's temperature."),
+    _number("threshold", "Hot-day threshold (°F)", -20.0, 120.0, 1.0, "Hotter sunny days sell the high amount."),
     _number("high_sales", "Sales on a hot sunny day", 0.0, 500.0, 5.0, "Expected sales when sunny and hot."),
     _number("low_sales", "Sales otherwise", 0.0, 500.0, 5.0, "Expected sales on every other day."),
     _number("sales_sd", "Sales noise sd", 0.5, 100.0, 0.5, "ice_cream ~ Normal(expected sales, sd)."),
@@ -48,7 +48,7 @@ def weather_settings(page: str) -> WeatherSettings:
 TEMP = Slider.for_field(
     CausalSettings,
     "temp",
-    label="Temperature t",
+    label="Temperature t (°F)",
     min=-20.0,
     max=220.0,
     step=1.0,
@@ -74,7 +74,7 @@ DAY: list[Control] = [
     Slider.for_field(
         CausalSettings,
         "obs_temp",
-        label="Observed temperature",
+        label="Observed temperature (°F)",
         min=-20.0,
         max=220.0,
         step=1.0,
@@ -93,7 +93,7 @@ DAY: list[Control] = [
     Slider.for_field(
         CausalSettings,
         "cf_temp",
-        label="Had the temperature been t'",
+        label="Had the temperature been t' (°F)",
         min=-20.0,
         max=220.0,
         step=1.0,

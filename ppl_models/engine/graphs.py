@@ -6,10 +6,12 @@ so no system Graphviz is needed on the server.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import pyro
+from pyro.distributions import TransformedDistribution
 
 from ppl_models.engine.prologue import run_context
 
@@ -27,7 +29,25 @@ def model_graph(
     # The CPU always: a graph is one trace of the model, and what it shows does not depend on the device.
     with run_context(model, seed=0, device="cpu", model_args=model_args, observations=observations) as run:
         graph = pyro.render_model(run.model, model_args=run.args, render_distributions=True)
-    return graph.source
+        trace = pyro.poutine.trace(run.model).get_trace(*run.args)
+    return _name_transformed_sites(graph.source, trace)
+
+
+def _name_transformed_sites(source: str, trace) -> str:
+    """``x ~ TransformedDistribution`` says what the code does not: name its base and transforms.
+
+    A site written as a transformed noise (so a counterfactual can share the noise) reads
+    in the code as, say, a shifted Normal; the graph says so too.
+    """
+    for name, node in trace.nodes.items():
+        fn = node.get("fn")
+        if node["type"] != "sample" or not isinstance(fn, TransformedDistribution):
+            continue
+        transforms = ", ".join(type(t).__name__ for t in fn.transforms)
+        source = source.replace(
+            f"{name} ~ TransformedDistribution", f"{name} ~ {type(fn.base_dist).__name__} then {transforms}"
+        )
+    return source
 
 
 def intervened_graph(source: str, site: str, value: float) -> str:
@@ -44,5 +64,10 @@ def intervened_graph(source: str, site: str, value: float) -> str:
             continue
         if stripped.startswith(f"{site} ["):
             line = f'\t{site} [label="do({site} = {value:g})" fillcolor="#fdd49e" shape=box style=filled]'
+        if stripped.startswith("distribution_description_node"):
+            # The site is set now, not drawn: its line in the legend says so.
+            # Each legend entry follows the label's opening quote or Graphviz's \l line break.
+            entry = rf'(?:(?<=")|(?<=\\l)){re.escape(site)} ~ [^\\]*'
+            line = re.sub(entry, f"{site} = {value:g} (set by do)", line)
         lines.append(line)
     return "\n".join(lines)
