@@ -4,7 +4,7 @@ import pytest
 
 from ppl_models import weather
 from ppl_models.weather import WeatherSettings
-from tests.apptest_helpers import figures, metric, open_page, texts
+from tests.apptest_helpers import array, figures, metric, open_page, texts
 
 
 def value_and_exact(app, label: str) -> tuple[float, float]:
@@ -85,3 +85,12 @@ def test_the_sidebar_s_device_reaches_the_answers(monkeypatch):
     monkeypatch.setattr(causal, "answer", answer)
     open_page("causal", device="cpu")
     assert asked == ["cpu"]
+
+
+def test_a_counterfactual_the_day_fixes_is_drawn_as_a_labelled_point_mass():
+    app = open_page("causal", obs_weather="cloudy", obs_temp="60", obs_sales="57", cf_temp="100")
+    chart = next(f for f in figures(app) if f["layout"]["title"]["text"] == "The observed day and its counterfactual")
+    stems = [t for t in chart["data"] if "every draw" in t["name"]]
+    assert [t["name"] for t in stems] == ["factual sales: every draw 57.0", "had it been 100°: every draw 57.0"]
+    assert all(list(array(t["y"])) == [1.0] for t in stems)
+    assert chart["layout"]["yaxis"]["title"]["text"] == "probability per bin"

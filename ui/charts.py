@@ -178,6 +178,14 @@ def split_density_bars(
     return _layout(fig, title, x_label, "density")
 
 
+def _point_mass(draws: np.ndarray, weights: np.ndarray) -> float | None:
+    """The value every draw with weight takes, when they all take one (a point mass)."""
+    held = np.asarray(draws)[np.asarray(weights) > 0]
+    if len(held) and np.ptp(held) <= 1e-9 * (1 + abs(float(held[0]))):
+        return float(held[0])
+    return None
+
+
 def weighted_histograms(
     series: Mapping[str, tuple[np.ndarray, np.ndarray]],
     title: str,
@@ -185,25 +193,55 @@ def weighted_histograms(
     means: Mapping[str, float] | None = None,
     bins: int = 60,
 ) -> go.Figure:
-    """Overlaid density histograms of weighted draws, one per named (draws, weights)."""
+    """Overlaid histograms of weighted draws, one per named (draws, weights).
+
+    Densities, unless a series is a point mass (a counterfactual that the observed day
+    fixes exactly): a density has no height there, so every series is then drawn as
+    probability per bin, and a point mass as one labelled stem of probability 1.
+    """
     fig = go.Figure()
-    everything = np.concatenate([np.asarray(d) for d, _ in series.values()])
-    edges = np.histogram_bin_edges(everything, bins=bins)
-    width = edges[1] - edges[0] if len(edges) > 1 and edges[1] > edges[0] else 1.0
+    masses = {name: _point_mass(draws, weights) for name, (draws, weights) in series.items()}
+    spread = [np.asarray(d) for name, (d, _) in series.items() if masses[name] is None]
+    points = [m for m in masses.values() if m is not None]
+    everything = np.concatenate([*spread, np.asarray(points)]) if spread or points else np.zeros(1)
+    low, high = float(everything.min()), float(everything.max())
+    if high - low < 1e-9 * (1 + abs(low)):
+        low, high = low - max(1.0, 0.05 * abs(low)), high + max(1.0, 0.05 * abs(high))
+    edges = np.histogram_bin_edges(everything, bins=bins, range=(low, high))
+    width = edges[1] - edges[0]
+    as_probability = bool(points)
     for index, (name, (draws, weights)) in enumerate(series.items()):
-        density, _ = np.histogram(draws, bins=edges, weights=weights, density=False)
-        fig.add_bar(
-            x=(edges[:-1] + edges[1:]) / 2,
-            y=density / width,
-            width=width,
-            name=name,
-            opacity=0.55,
-            marker_color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)],
-        )
+        colour = CHAIN_COLOURS[index % len(CHAIN_COLOURS)]
+        if masses[name] is not None:
+            fig.add_bar(
+                x=[masses[name]],
+                y=[1.0],
+                width=max(width, (high - low) / 60),
+                name=f"{name}: every draw {masses[name]:.1f}",
+                marker_color=colour,
+            )
+            fig.add_annotation(
+                x=masses[name], y=1.0, text=f"{masses[name]:.1f}: probability 1", showarrow=False, yshift=10
+            )
+        else:
+            mass, _ = np.histogram(draws, bins=edges, weights=weights, density=False)
+            fig.add_bar(
+                x=(edges[:-1] + edges[1:]) / 2,
+                y=mass if as_probability else mass / width,
+                width=width,
+                name=name,
+                opacity=0.55,
+                marker_color=colour,
+            )
         if means and name in means:
-            fig.add_vline(x=means[name], line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)], dash="dash"))
+            fig.add_vline(x=means[name], line=dict(color=colour, dash="dash"))
     fig.update_layout(barmode="overlay", bargap=0)
-    return _layout(fig, title, x_label, "density")
+    if as_probability:
+        # Room for the stems' labels, and for stems at the ends of the range to show whole.
+        pad = 0.06 * (high - low)
+        fig.update_yaxes(range=[0, 1.2])
+        fig.update_xaxes(range=[low - pad, high + pad])
+    return _layout(fig, title, x_label, "probability per bin" if as_probability else "density")
 
 
 def mixture_density(
