@@ -78,7 +78,8 @@ def _quietly(progress: ProgressCallback | None) -> ProgressCallback | None:
 
 
 def _summary(label: str, change: dict, fit: GmmFit, prior: GmmPrior) -> FitSummary:
-    # Every loss is the page's objective, so the comparison says which fit MAP prefers.
+    # Every loss is the page's objective, every point exactly (SVI's last loss may be a
+    # subsample's), so the comparison says which fit MAP prefers.
     loss, log_likelihood = loss_parts(fit.data, fit.weights, fit.locs, fit.scale, prior)
     return FitSummary(label, change, fit.weights, fit.locs, fit.scale, loss, log_likelihood, fit.check)
 

@@ -38,8 +38,6 @@ class GmmFit:
     map_assignment: np.ndarray  # (n,): infer_discrete at temperature 0
     svi: SviResult
     subsampled: bool
-    loss: float  # -log p(data, MAP parameters), every point, exactly (SVI's last loss is a subsample's)
-    log_likelihood: float  # log p(data | MAP parameters)
     check: FitCheck
     wall_time_s: float
     device: str = "cpu"
@@ -119,7 +117,6 @@ def fit_once(values: np.ndarray, prior: GmmPrior, settings: GmmSettings, progres
     order = np.argsort(locs)
     weights, locs = weights[order], locs[order]
     shares = membership(values, weights, locs, scale)
-    loss, log_likelihood = loss_parts(values, weights, locs, scale, prior)
     return GmmFit(
         data=values,
         start_scores=scores.numpy(),
@@ -132,8 +129,6 @@ def fit_once(values: np.ndarray, prior: GmmPrior, settings: GmmSettings, progres
         map_assignment=np.empty(0, dtype=np.int64),
         svi=svi,
         subsampled=subsample is not None,
-        loss=loss,
-        log_likelihood=log_likelihood,
         check=check_fit(values, weights, locs, scale, shares),
         wall_time_s=run.elapsed(),
         device=str(run.device),
