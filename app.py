@@ -15,6 +15,7 @@ from ui.catalog import CATALOG
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
 from ui.shell import route_every_page_through_the_app
+from ui.style import apply_page_style
 from ui.warmup import warm_default_settings
 
 FAVICON = Path(__file__).with_name("static") / "favicon.png"
@@ -38,6 +39,7 @@ def main() -> None:
         "big data-parallel work, when one is present. cuda without a GPU falls back to the CPU.",
         compact=True,
     )
+    apply_page_style()
     navigation = st.navigation(pages)
     with st.sidebar:
         render([device], "app")

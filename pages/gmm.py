@@ -29,6 +29,8 @@ if data_problem:
     st.error(escape(data_problem))
     st.stop()
 
+# The fitted numbers before the picture: at 1280x720 a projected page shows them unscrolled.
+key_numbers = st.container()
 chart = LiveSlot("gmm-main")
 outcome = cached_run(
     gmm.fit_map,
@@ -46,15 +48,16 @@ fit = outcome.result
 panels.device_note(fit)
 truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
 chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
-gmm_panels.fit_check(fit)
 
-estimates, scale_col = st.columns([3, 1])
+estimates, scale_col = key_numbers.columns([3, 1])
 estimates.dataframe(
     pd.DataFrame({"component": np.arange(1, settings.k + 1), "weight": fit.weights, "loc": fit.locs}),
     hide_index=True,
     column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("weight", "loc")},
 )
 scale_col.metric("scale", f"{fit.scale:.3f}", help="The shared standard deviation of every component (MAP).")
+with key_numbers:
+    gmm_panels.fit_check(fit)
 note = " A random subsample of 5,000 points fed each step." if fit.subsampled else ""
 st.caption(
     f"{len(fit.data):,} points; best of {settings.inits} {'spread-out' if settings.init == 'spread' else 'random'} "

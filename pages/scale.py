@@ -13,6 +13,15 @@ from ui.text import escape
 MODEL_CONTROLS = [
     Slider.for_field(
         scale.ScaleSettings,
+        "measurement",
+        label="Observed measurement",
+        min=0.0,
+        max=30.0,
+        step=0.1,
+        help="What the scale showed; Pyro conditions on it with pyro.condition.",
+    ),
+    Slider.for_field(
+        scale.ScaleSettings,
         "guess",
         label="Prior guess of the weight",
         min=0.0,
@@ -31,15 +40,6 @@ MODEL_CONTROLS = [
         max=10.0,
         step=0.05,
         help="measurement ~ Normal(weight, noise sd): how noisy the scale is.",
-    ),
-    Slider.for_field(
-        scale.ScaleSettings,
-        "measurement",
-        label="Observed measurement",
-        min=0.0,
-        max=30.0,
-        step=0.1,
-        help="What the scale showed; Pyro conditions on it with pyro.condition.",
     ),
 ]
 
@@ -65,6 +65,8 @@ grid = np.linspace(
 )
 curves = {"exact posterior": (grid, exact.pdf(grid)), "prior": (grid, prior.pdf(grid))}
 title = f"P(weight | measurement = {query.measurement:g})"
+# The answer before the picture: at 1280x720 a projected page shows the numbers unscrolled.
+key_numbers = st.container()
 histogram = LiveSlot("weight-histogram")
 
 
@@ -83,7 +85,8 @@ if not outcome.ok:
 
 result = outcome.result
 histogram.show(charts.density_histogram(result.weight_draws, curves, title, "weight"))
-panels.estimate_metrics(result.mean, result.sd, exact.mean, exact.sd, "the guide's loc and scale (SVI)")
+with key_numbers:
+    panels.estimate_metrics(result.mean, result.sd, exact.mean, exact.sd, "the guide's loc and scale (SVI)")
 panels.advice(result.advice)
 show_provenance(outcome)
 if result.mcmc is not None:

@@ -12,8 +12,14 @@ import numpy as np
 import plotly.graph_objects as go
 
 CHAIN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
-EXACT_COLOUR = "#111111"
+# The app has a light and a dark theme and plotly follows it, so a fixed line colour has to
+# stand out on both backgrounds (at least 3:1 against white and against Streamlit's dark
+# #171614): black, the usual "truth" colour, vanishes on the dark one.
+EXACT_COLOUR = "#d9480f"
 PRIOR_COLOUR = "#8c8c8c"
+# A projected chart is read from the back of a room: nothing smaller than 14 px.
+TEXT_PX = 14
+TITLE_PX = 18
 # One per mixture component, up to the page's largest K (6); the first four are the chains'.
 RANK_COLOURS = (*CHAIN_COLOURS, "#9467bd", "#8c564b")
 
@@ -25,8 +31,12 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 340) -> go
         yaxis_title=y,
         height=height,
         margin=dict(l=10, r=10, t=50, b=10),
-        legend=dict(orientation="h", y=-0.25),
+        font=dict(size=TEXT_PX),
+        title_font=dict(size=TITLE_PX),
+        legend=dict(orientation="h", y=-0.25, font=dict(size=TEXT_PX)),
     )
+    fig.update_xaxes(tickfont=dict(size=TEXT_PX), title_font=dict(size=TEXT_PX))
+    fig.update_yaxes(tickfont=dict(size=TEXT_PX), title_font=dict(size=TEXT_PX))
     return fig
 
 

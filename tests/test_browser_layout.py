@@ -1,0 +1,74 @@
+"""Every page at the three sizes a class uses: a desk, a projector and a phone.
+
+Each page opens with its defaults at 1400x900, 1280x720 and 390x844. The screenshots go to
+``test-artifacts/layout-<page>-<size>.png`` for a person to look at; the test asserts what a
+person would check first: nothing sticks out past the right edge where nobody can scroll
+to it; axe-core (``harness.axe``) finds no serious or critical accessibility violation; and,
+at the projector's 1280x720, the page's key number is on the first screen.
+"""
+
+import pytest
+
+from harness.axe import serious_violations
+from tests.browser_fixtures import screenshot, wait_idle
+from ui.catalog import CATALOG
+
+SIZES = {"desk": (1400, 900), "projector": (1280, 720), "phone": (390, 844)}
+
+# Elements whose right edge passes the viewport, unless a horizontally scrolling box
+# inside the viewport holds them (a wide table scrolls: that is fine, clipping is not).
+CLIPPED = """() => {
+  const width = document.documentElement.clientWidth;
+  const scrolls = el => ['auto', 'scroll'].includes(getComputedStyle(el).overflowX);
+  const clipped = [];
+  for (const el of document.querySelectorAll('[data-testid="stMain"] *')) {
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0 || box.right <= width + 1) continue;
+    let holder = el.parentElement, held = false;
+    while (holder && holder !== document.body) {
+      if (scrolls(holder) && holder.getBoundingClientRect().right <= width + 1) { held = true; break; }
+      holder = holder.parentElement;
+    }
+    if (!held) clipped.push(`${el.tagName.toLowerCase()}[${el.getAttribute('data-testid') || ''}] right=${Math.round(box.right)}`);
+  }
+  return clipped;
+}"""
+PAGE_WIDTH = "() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+
+
+def open_at(browser, url: str, size: tuple[int, int]):
+    from harness.browser import local_only
+
+    context = browser.new_context(viewport={"width": size[0], "height": size[1]})
+    local_only(context)
+    page = context.new_page()
+    page.goto(url)
+    wait_idle(page)
+    page.wait_for_timeout(800)  # plotly lays a chart out after the script has finished
+    return context, page
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("lecture", CATALOG, ids=lambda lecture: lecture.url_path or "home")
+def test_nothing_is_clipped_and_axe_finds_nothing_serious(browser, server_url, lecture, size):
+    context, page = open_at(browser, f"{server_url}/{lecture.url_path}", SIZES[size])
+    try:
+        screenshot(page, f"layout-{lecture.url_path or 'home'}-{size}")
+        scroll_width, width = page.evaluate(PAGE_WIDTH)
+        assert scroll_width <= width, f"the page scrolls sideways: {scroll_width} px in {width}"
+        assert page.evaluate(CLIPPED) == []
+        assert serious_violations(page) == []
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("lecture", [lecture for lecture in CATALOG if lecture.url_path], ids=lambda lecture: lecture.url_path)
+def test_the_key_number_is_on_the_projector_s_first_screen(browser, server_url, lecture):
+    context, page = open_at(browser, f"{server_url}/{lecture.url_path}", SIZES["projector"])
+    try:
+        metric = page.locator('[data-testid="stMain"] [data-testid="stMetric"]').first
+        box = metric.bounding_box()
+        assert box is not None, "the page shows no metric"
+        assert box["y"] >= 0 and box["y"] + box["height"] <= SIZES["projector"][1], f"the key number is at {box}"
+    finally:
+        context.close()
