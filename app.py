@@ -14,6 +14,7 @@ import streamlit as st
 from ui.catalog import CATALOG
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
+from ui.runs import hide_streamlit_stop
 from ui.shell import route_every_page_through_the_app
 from ui.warmup import warm_default_settings
 
@@ -24,6 +25,7 @@ def main() -> None:
     # A file shipped with the app, served from its own /media: a :material/ icon makes every
     # browser fetch the favicon from fonts.gstatic.com (Streamlit's frontend builds that URL).
     st.set_page_config(page_title="Pyro Model Explorer", page_icon=FAVICON, layout="wide")
+    hide_streamlit_stop()
     pages = [
         st.Page(lecture.page, title=lecture.title, icon=lecture.icon, url_path=lecture.url_path or None, default=not i)
         for i, lecture in enumerate(CATALOG)
