@@ -6,7 +6,7 @@ from ppl_models import causal, weather
 from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels
 from ui.controls import SEED, build, render
-from ui.runs import cached_run, show_provenance
+from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.text import escape
 from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_settings
 
@@ -45,7 +45,7 @@ outcome = cached_run(
     label="Answering",
 )
 if not outcome.ok:
-    st.error(escape(outcome.error))
+    show_unfinished(outcome)
     st.stop()
 answers = outcome.result
 panels.device_note(answers)

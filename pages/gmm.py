@@ -9,7 +9,7 @@ from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, gmm_panels, panels
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
-from ui.runs import LiveSlot, cached_run, show_provenance
+from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.text import escape
 
 st.title("Gaussian mixture: MAP by SVI with enumeration")
@@ -42,7 +42,13 @@ outcome = cached_run(
 )
 if not outcome.ok:
     chart.clear()
-    st.error(escape(outcome.error))
+    show_unfinished(outcome)
+    if outcome.interrupted:
+        # The run got past the data's checks: the data, which need no fit, stay on the page.
+        values = gmm_data.as_array(data)
+        chart.show(charts.density_histogram(values, None, f"The data: {len(values):,} points", "x", 60, "data"))
+        with st.expander("Model and code"):
+            st.code(gmm.fit_map_code(values, prior, settings), language="python")
     st.stop()
 fit = outcome.result
 panels.device_note(fit)
@@ -112,6 +118,6 @@ with posterior:
         if sampled.ok:
             gmm_panels.label_free_posterior(sampled.result, fit, settings.k)
         else:
-            st.error(escape(sampled.error))
+            show_unfinished(sampled)
 with model_tab:
     st.code(gmm.fit_map_code(fit.data, prior, settings), language="python")

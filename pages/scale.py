@@ -7,8 +7,7 @@ from ppl_models import scale
 from ui import charts, panels
 from ui.controls import Slider, build, render
 from ui.inference_controls import inference_settings
-from ui.runs import LiveSlot, cached_run, show_provenance
-from ui.text import escape
+from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 
 MODEL_CONTROLS = [
     Slider.for_field(
@@ -78,21 +77,23 @@ def draw_partial(progress):
 
 
 outcome = cached_run(scale.infer_weight, query, settings, label="Inferring the weight", live=draw_partial)
-if not outcome.ok:
-    histogram.clear()
-    st.error(escape(outcome.error))
-    st.stop()
-
-result = outcome.result
-histogram.show(charts.density_histogram(result.weight_draws, curves, title, "weight"))
-with key_numbers:
-    panels.estimate_metrics(result.mean, result.sd, exact.mean, exact.sd, "the guide's loc and scale (SVI)")
-panels.advice(result.advice)
-show_provenance(outcome)
-if result.mcmc is not None:
-    panels.mcmc_diagnostics(result.mcmc, "scale_samples.csv")
+if outcome.ok:
+    result = outcome.result
+    histogram.show(charts.density_histogram(result.weight_draws, curves, title, "weight"))
+    with key_numbers:
+        panels.estimate_metrics(result.mean, result.sd, exact.mean, exact.sd, "the guide's loc and scale (SVI)")
+    panels.advice(result.advice)
+    show_provenance(outcome)
+    if result.mcmc is not None:
+        panels.mcmc_diagnostics(result.mcmc, "scale_samples.csv")
+    else:
+        panels.svi_convergence(result.svi, {"weight_loc": exact.mean, "weight_scale": exact.sd})
 else:
-    panels.svi_convergence(result.svi, {"weight_loc": exact.mean, "weight_scale": exact.sd})
+    # What needs no inference stays: the exact posterior against the prior, and its numbers.
+    histogram.show(charts.density_histogram(None, curves, title, "weight"))
+    with key_numbers:
+        panels.exact_metrics({"Exact posterior mean": exact.mean, "Exact posterior sd": exact.sd})
+        show_unfinished(outcome)
 panels.model_section(
     scale.infer_weight_code(query, settings),
     scale.scale,

@@ -5,7 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ppl_models import shapes
-from ui.runs import cached_run
+from ui.runs import cached_run, show_unfinished
 from ui.shapes_controls import apply_preset, shapes_settings
 from ui.text import escape, literal
 
@@ -74,7 +74,7 @@ if not outcome.ok:
         st.markdown("**The code that raises it:**")
         st.code(shapes.explore_code(spec), language="python")
     else:
-        st.error(escape(pyro_says))
+        show_unfinished(outcome)
     st.stop()
 report = outcome.result
 distribution_shapes(report)

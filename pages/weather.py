@@ -7,8 +7,7 @@ import streamlit as st
 from ppl_models import weather
 from ui import charts, panels
 from ui.controls import SEED, render
-from ui.runs import cached_run, show_provenance
-from ui.text import escape
+from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.weather_controls import draw_count, weather_settings
 
 st.title("Stochastic functions: weather and ice cream")
@@ -34,7 +33,9 @@ outcome = cached_run(
     label="Drawing days",
 )
 if not outcome.ok:
-    st.error(escape(outcome.error))
+    show_unfinished(outcome)
+    if outcome.interrupted:  # else the setting itself was refused, and its exact values with it
+        panels.exact_metrics(weather.exact_values(params))
     st.stop()
 draws = outcome.result
 panels.device_note(draws)

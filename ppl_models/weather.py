@@ -266,15 +266,24 @@ def _checked(label: str, estimate: float, standard_error: float, exact: float, n
     return Estimate(label, estimate, standard_error, exact, note)
 
 
+def exact_values(params: WeatherSettings) -> dict[str, float]:
+    """P(cloudy), P(high-sales day) and E[sales], exactly: what :func:`estimates` estimates."""
+    return {
+        "P(cloudy)": params.p_cloudy,
+        "P(high-sales day)": p_high_regime(params),
+        "E[sales]": expected_sales(params),
+    }
+
+
 def estimates(params: WeatherSettings, cloudy: np.ndarray, temp: np.ndarray, sales: np.ndarray) -> list[Estimate]:
     """P(cloudy), P(high-sales day) and E[sales] from draws, beside their exact values."""
     n = len(sales)
     is_cloudy = cloudy == 1
     high = ~is_cloudy & (temp > params.threshold)
+    drawn = {"P(cloudy)": is_cloudy, "P(high-sales day)": high, "E[sales]": sales}
     return [
-        _checked("P(cloudy)", float(is_cloudy.mean()), float(is_cloudy.std()) / math.sqrt(n), params.p_cloudy, n),
-        _checked("P(high-sales day)", float(high.mean()), float(high.std()) / math.sqrt(n), p_high_regime(params), n),
-        _checked("E[sales]", float(sales.mean()), float(sales.std()) / math.sqrt(n), expected_sales(params), n),
+        _checked(label, float(drawn[label].mean()), float(drawn[label].std()) / math.sqrt(n), exact, n)
+        for label, exact in exact_values(params).items()
     ]
 
 

@@ -11,6 +11,7 @@ from ppl_models.scale import ScaleSettings, exact_posterior
 from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
 from tests.conftest import ROOT
 from ui.panels import GLOSSARY
+from ui.text import escape
 
 FAST = dict(algo="nuts", samples="500", warmup="200")
 
@@ -158,3 +159,58 @@ def test_every_diagnostic_word_is_explained_in_its_column_header():
     for word in ("ESS", "R-hat", "MCSE", "90% HPDI", "acceptance rate", "leapfrog steps", "divergences"):
         assert explained.get(word) == GLOSSARY[word]
     assert "sd / sqrt(ESS)" in explained["MCSE"]
+
+
+def stopped_page(monkeypatch, **query: str) -> AppTest:
+    """The scale page in the rerun a press of Stop causes: there the Stop button reads True."""
+    from ui import runs
+
+    opened = runs.LiveRun.__init__
+
+    def pressed(self, *args, **kwargs):
+        opened(self, *args, **kwargs)
+        self.stopped = self.name.startswith("infer_weight-")
+
+    monkeypatch.setattr(runs.LiveRun, "__init__", pressed)
+    app = open_page("scale", **query)
+    monkeypatch.setattr(runs.LiveRun, "__init__", opened)
+    return app
+
+
+def assert_exact_answer_kept(app: AppTest, settings: ScaleSettings) -> None:
+    """No estimate, but the exact posterior and prior curves, the exact numbers and the controls."""
+    exact = exact_posterior(settings)
+    assert [t["name"] for t in figures(app)[0]["data"]] == ["exact posterior", "prior"]
+    assert metric(app, "Exact posterior mean").value == f"{exact.mean:.3f}"
+    assert metric(app, "Exact posterior sd").value == f"{exact.sd:.3f}"
+    assert not [m for m in app.metric if m.label == "Posterior mean"]
+    assert app.slider(key="measurement").value == settings.measurement
+    assert [b.label for b in app.button] == ["Run again"]
+    assert "mcmc.run(*args)" in app.code[0].value  # the model and its code need no run either
+
+
+def test_after_stop_the_exact_posterior_stays_and_run_again_gives_a_result(monkeypatch):
+    from ui.runs import STOPPED
+
+    app = stopped_page(monkeypatch, measurement="9.5", **FAST)
+    assert [e.value for e in app.error] == [STOPPED]
+    assert_exact_answer_kept(app, ScaleSettings(measurement=9.5))
+    app.button[0].click().run()
+    assert not app.error and not app.button
+    expected = exact_posterior(ScaleSettings(measurement=9.5))
+    assert abs(float(metric(app, "Posterior mean").value) - expected.mean) < 0.1
+    assert "samples" in [t["name"] for t in figures(app)[0]["data"]]
+
+
+def test_after_the_run_budget_the_exact_posterior_stays_and_run_again_gives_a_result(monkeypatch):
+    from ui.runs import over_budget_message
+
+    monkeypatch.setenv("PME_RUN_BUDGET_S", "0.05")
+    app = open_page("scale", guess="8.5", **FAST)
+    assert [e.value for e in app.error] == [escape(over_budget_message(0.05))]
+    assert_exact_answer_kept(app, ScaleSettings(guess=8.5))
+    monkeypatch.setenv("PME_RUN_BUDGET_S", "120")
+    app.button[0].click().run()
+    assert not app.error and not app.button
+    expected = exact_posterior(ScaleSettings(guess=8.5))
+    assert f"exact {expected.mean:.3f}" in metric(app, "Posterior mean").delta

@@ -6,7 +6,7 @@ import logging
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import open_page
+from tests.apptest_helpers import array, figures, open_page
 from ui.run_cache import SHARED
 from ui.runs import FAILED, over_budget_message
 from ui.text import escape
@@ -36,10 +36,16 @@ def test_the_page_still_works_after_a_stopped_run(one_second_budget, monkeypatch
     assert app.metric[0].label == "Posterior mean"
 
 
-def test_svi_runs_have_the_same_budget(one_second_budget):
+def test_svi_runs_have_the_same_budget_and_the_data_stay_with_run_again(one_second_budget):
     app = open_page("gmm", source="synthetic", true_n="100000", steps="2000", inits="100")
     assert not app.exception
     assert any("Stopped after 1 s" in e.value for e in app.error)
+    # The data need no fit: they stay, drawn, with the code and a way to run the fit again.
+    data = figures(app)[0]
+    assert data["layout"]["title"]["text"] == "The data: 100,000 points"
+    assert [t["name"] for t in data["data"]] == ["data"] and array(data["data"][0]["x"]).shape == (100_000,)
+    assert "TraceEnum_ELBO" in app.code[0].value
+    assert [b.label for b in app.button] == ["Run again"]
 
 
 def overflows(x: float):

@@ -198,18 +198,46 @@ def test_shapes_page_opens_on_the_lecture_s_first_example(page, server_url):
     assert metric_value(page, "batch_shape") == "(5,)" and metric_value(page, "event_shape") == "(3,)"
 
 
+def visible_buttons(page, label: str):
+    return page.locator("button:visible", has_text=re.compile(f"^{re.escape(label)}$"))
+
+
+def one_stop_button_throughout_a_run(page, seconds: float) -> None:
+    """Exactly one Stop in view while the run computes: ours, not also Streamlit's header one."""
+    stop = page.locator('[class*="st-key-stop-infer_weight-"] button:visible').first
+    stop.wait_for(timeout=60_000)
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        assert visible_buttons(page, "Stop").count() == 1
+        # A stale Run again from the stopped run would sit beside it: it is replaced instead.
+        assert visible_buttons(page, "Run again").count() == 0
+        page.wait_for_timeout(200)
+
+
 def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url):
     # 2 chains of 2000 warmup + 5000 draws: a minute or more, unless stopped.
     page.goto(f"{server_url}/scale?samples=5000&warmup=2000&chains=2&guess=11.3")
-    # Ours, not the Stop in Streamlit's own header status widget (which halts without a rerun).
-    stop = page.locator('[class*="st-key-stop-infer_weight-"] button:visible').first
-    stop.wait_for(timeout=60_000)
-    page.wait_for_timeout(1000)
+    one_stop_button_throughout_a_run(page, 2)
     clicked = time.perf_counter()
-    stop.click()
+    visible_buttons(page, "Stop").click()
     page.get_by_text("Stopped before it finished").wait_for(timeout=15_000)
     assert time.perf_counter() - clicked < 10
+    wait_idle(page)
     assert not page.get_by_test_id("stException").count()
+    # What needs no inference stays: the exact posterior and prior, their numbers, the controls.
+    exact = exact_posterior(ScaleSettings(guess=11.3))
+    assert [t["name"] for t in plotly_traces(page)[0]] == ["exact posterior", "prior"]
+    assert metric_value(page, "Exact posterior mean") == f"{exact.mean:.3f}"
+    assert metric_value(page, "Exact posterior sd") == f"{exact.sd:.3f}"
+    assert page.get_by_role("slider", name="Observed measurement").is_visible()
+    assert visible_buttons(page, "Stop").count() == 0
+    screenshot(page, "scale-after-stop")
+    # Run again starts this same setting over, with one Stop again.
+    visible_buttons(page, "Run again").click()
+    one_stop_button_throughout_a_run(page, 2)
+    visible_buttons(page, "Stop").click()
+    page.get_by_text("Stopped before it finished").wait_for(timeout=15_000)
+    wait_idle(page)
     # The server is free again: another setting computes at once.
     page.goto(f"{server_url}/scale?algo=nuts&samples=300&warmup=100&guess=11.3")
     wait_idle(page)

@@ -29,7 +29,8 @@ CLIPPED = """() => {
       if (scrolls(holder) && holder.getBoundingClientRect().right <= width + 1) { held = true; break; }
       holder = holder.parentElement;
     }
-    if (!held) clipped.push(`${el.tagName.toLowerCase()}[${el.getAttribute('data-testid') || ''}] right=${Math.round(box.right)}`);
+    const name = `${el.tagName.toLowerCase()}[${el.getAttribute('data-testid') || ''}]`;
+    if (!held) clipped.push(`${name} right=${Math.round(box.right)}`);
   }
   return clipped;
 }"""
@@ -62,7 +63,9 @@ def test_nothing_is_clipped_and_axe_finds_nothing_serious(browser, server_url, l
         context.close()
 
 
-@pytest.mark.parametrize("lecture", [lecture for lecture in CATALOG if lecture.url_path], ids=lambda lecture: lecture.url_path)
+@pytest.mark.parametrize(
+    "lecture", [lecture for lecture in CATALOG if lecture.url_path], ids=lambda lecture: lecture.url_path
+)
 def test_the_key_number_is_on_the_projector_s_first_screen(browser, server_url, lecture):
     context, page = open_at(browser, f"{server_url}/{lecture.url_path}", SIZES["projector"])
     try:

@@ -15,15 +15,16 @@ MIN_PX, MIN_CONTRAST = 14, 4.5
 # between them by WCAG's relative-luminance formula.
 CHART_TEXT = """() => {
   const rgb = s => s.match(/[\\d.]+/g).slice(0, 3).map(Number);
-  const lum = c => { const [r, g, b] = c.map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; });
-                     return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+  const linear = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+  const lum = c => { const [r, g, b] = c.map(linear); return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
   const background = rgb(getComputedStyle(document.querySelector('[data-testid="stApp"]')).backgroundColor);
   const texts = document.querySelectorAll(
-    '.js-plotly-plot .main-svg :is(.xtick, .ytick) text, .js-plotly-plot .main-svg text:is(.xtitle, .ytitle, .gtitle, .legendtext)');
+    '.js-plotly-plot .main-svg :is(.xtick, .ytick) text, ' +
+    '.js-plotly-plot .main-svg text:is(.xtitle, .ytitle, .gtitle, .legendtext)');
   return [...texts].filter(t => t.textContent.trim()).map(t => {
     const style = getComputedStyle(t);
     const [a, b] = [lum(rgb(style.fill)), lum(background)].sort((x, y) => y - x);
-    return {text: t.textContent, px: parseFloat(style.fontSize), contrast: (a + 0.05) / (b + 0.05), background: background};
+    return {text: t.textContent, px: parseFloat(style.fontSize), contrast: (a + 0.05) / (b + 0.05)};
   });
 }"""
 

@@ -41,25 +41,28 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 340) -> go
 
 
 def density_histogram(
-    draws: np.ndarray,
+    draws: np.ndarray | None,
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
     title: str = "",
     x_label: str = "",
     bins: int = 40,
+    draws_name: str = "samples",
 ) -> go.Figure:
     """A histogram of ``draws`` on a density scale, with named density curves over it.
 
+    :param draws: None for the curves alone (a run stopped before it gave draws).
     :param curves: name -> (x, density); drawn dashed for names starting with "prior".
     """
     fig = go.Figure()
-    fig.add_histogram(
-        x=np.asarray(draws).reshape(-1),
-        histnorm="probability density",
-        nbinsx=bins,
-        name="samples",
-        marker_color="#4c78a8",
-        opacity=0.65,
-    )
+    if draws is not None:
+        fig.add_histogram(
+            x=np.asarray(draws).reshape(-1),
+            histnorm="probability density",
+            nbinsx=bins,
+            name=draws_name,
+            marker_color="#4c78a8",
+            opacity=0.65,
+        )
     for name, (x, y) in (curves or {}).items():
         is_prior = name.startswith("prior")
         fig.add_scatter(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,14 @@ def estimate_metrics(mean: float, sd: float, exact_mean: float, exact_sd: float,
             delta_color="off",
             delta_arrow="off",
             help=f"From the draws (MCMC) or {svi_source}; beside it, the difference from the exact value.",
+        )
+
+
+def exact_metrics(values: Mapping[str, float], digits: int = 3) -> None:
+    """The exact answers alone, one metric each: what a page still knows when its run gave nothing."""
+    for column, (label, value) in zip(st.columns(len(values)), values.items(), strict=True):
+        column.metric(
+            label, f"{value:.{digits}f}", help="Exact: computed from the model's formulas, without inference."
         )
 
 

@@ -14,7 +14,7 @@ import logging
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
@@ -25,11 +25,13 @@ from ppl_models.engine.runtime.workers import WorkerPool
 from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
 from ui.numbers import age_text
 from ui.run_cache import SHARED, CachedValue
+from ui.text import escape
 
 log = logging.getLogger(__name__)
 
 STOP_HELP = "End this run at its next iteration; nothing is cached."
 STOPPED = "Stopped before it finished. Change a setting, or press Run again to start this one over."
+RUN_AGAIN_HELP = "Start this setting's run from the beginning."
 
 # No run may hold the shared server longer than this: a classroom shares one lock and
 # two cores. The caps on samples, steps and data keep honest settings well inside it.
@@ -75,6 +77,12 @@ class RunOutcome:
     compute_seconds: float = 0.0
     computed_at: float = 0.0
     queued_seconds: float = 0.0
+    # Stopped or over the budget: nothing is wrong with the setting, so it may simply run again.
+    interrupted: bool = False
+    name: str = ""  # names this run's buttons, unique to its function and setting
+    # Where the run's Stop button stood: the message and Run again take its place, so the
+    # next run's Stop replaces them instead of leaving a stale Run again below it.
+    slot: Any = field(default=None, compare=False, repr=False)
 
     @property
     def ok(self) -> bool:
@@ -154,17 +162,16 @@ class LiveRun:
         """:param stop_name: names the Stop button's key; None draws no button (a run that
         does not report progress cannot be interrupted)."""
         self._key, self._label, self._live = key, label, live
-        self._stop_slot = st.empty()
+        self.slot = self._stop_slot = st.empty()
         # Clicking Stop makes Streamlit rerun the page, interrupting this run at its next
         # progress report (Streamlit raises its rerun exception there, which unwinds the
         # inference guard). In that rerun the button reads True, so the run is not restarted.
         # Keyed by the setting as well as the function: a page may run one function on two
         # settings, and the rerun a click causes must find its own button again.
-        name = f"{stop_name}-{hash(key) & 0xFFFFFFFF:08x}"
-        self.stopped = stop_name is not None and self._stop_slot.button("Stop", key=f"stop-{name}", help=STOP_HELP)
+        self.name = f"{stop_name}-{hash(key) & 0xFFFFFFFF:08x}"
+        self.stopped = stop_name is not None and self._stop_slot.button("Stop", key=f"stop-{self.name}", help=STOP_HELP)
         if self.stopped:
             self._stop_slot.empty()
-            st.button("Run again", key=f"run-{name}", help="Start this setting's run from the beginning.")
         self.budget_s = run_budget_s()
         self._last_live_frame = 0.0
         # The clock starts at the first report, not here: time spent queued behind other
@@ -233,7 +240,7 @@ def cached_run(
     reports = reports_progress(function)
     run = LiveRun(key, label, live, stop_name=function.__qualname__ if reports else None)
     if run.stopped:
-        return RunOutcome(error=STOPPED)
+        return RunOutcome(error=STOPPED, interrupted=True, name=run.name, slot=run.slot)
     # Before the bar: the first run starts the pool, and the queue caption counts its workers.
     pool = worker_pool() if reports else None
     try:
@@ -244,13 +251,15 @@ def cached_run(
                 on_wait=run.follow,
             )
         return _outcome(entry, from_cache)
-    except (InferenceError, RunCancelled) as error:
-        return RunOutcome(error=str(error))
+    except RunCancelled as error:
+        return RunOutcome(error=str(error), interrupted=True, name=run.name, slot=run.slot)
+    except InferenceError as error:
+        return RunOutcome(error=str(error), slot=run.slot)
     except Exception:  # noqa: BLE001 - the page must survive any failure
         # The exception's name and text (an overflow, a tensor dump) help a maintainer,
         # not a student: they go to the server log only.
         log.exception("Inference failed for %r", key)
-        return RunOutcome(error=FAILED)
+        return RunOutcome(error=FAILED, slot=run.slot)
 
 
 def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:
@@ -261,6 +270,18 @@ def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:
         computed_at=entry.computed_at,
         queued_seconds=0.0 if from_cache else entry.queued_seconds,
     )
+
+
+def show_unfinished(outcome: RunOutcome) -> None:
+    """Why a run gave no result; after Stop or the budget, a Run again button beside it.
+
+    Pressing it only reruns the page: that rerun's Stop reads False and its budget starts
+    afresh, so the same setting runs from the beginning.
+    """
+    place = st.container() if outcome.slot is None else outcome.slot.container()
+    place.error(escape(outcome.error))
+    if outcome.interrupted:
+        place.button("Run again", key=f"run-{outcome.name}", help=RUN_AGAIN_HELP)
 
 
 def show_provenance(outcome: RunOutcome) -> None:

@@ -15,7 +15,14 @@ _CHART_TEXT = """
 }
 """
 
+# Streamlit's header shows its own Stop while any script runs. It halts the script without
+# a rerun: the run ends with no message and no Run again, the page left half drawn. A
+# page's Stop is ui.runs.LiveRun's alone; the running figure beside it still says a run is on.
+_ONE_STOP_BUTTON = """
+[data-testid="stStatusWidget"] button { display: none; }
+"""
+
 
 def apply_page_style() -> None:
     # A <style>-only st.html goes to Streamlit's event container: it takes no room on the page.
-    st.html(f"<style>{_CHART_TEXT}</style>")
+    st.html(f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}</style>")
