@@ -49,11 +49,8 @@ chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, tr
 gmm_panels.fit_check(fit)
 
 estimates, scale_col = st.columns([3, 1])
-estimates.dataframe(
-    pd.DataFrame({"component": np.arange(1, settings.k + 1), "weight": fit.weights, "loc": fit.locs}),
-    hide_index=True,
-    column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("weight", "loc")},
-)
+with estimates:
+    panels.table(pd.DataFrame({"component": np.arange(1, settings.k + 1), "weight": fit.weights, "loc": fit.locs}))
 scale_col.metric("scale", f"{fit.scale:.3f}", help="The shared standard deviation of every component (MAP).")
 note = " A random subsample of 5,000 points fed each step." if fit.subsampled else ""
 st.caption(
@@ -81,7 +78,7 @@ with members:
         name = f"P(component {component + 1})"
         table[name] = [probability_text(p) for p in fit.membership[:shown, component]]
         probability_columns[name] = st.column_config.TextColumn(alignment="right")
-    st.dataframe(table, hide_index=True, column_config=probability_columns)
+    panels.table(table, probability_columns)
     st.caption(
         "MAP component: Pyro's infer_discrete at temperature 0. P(component k): each component's share of "
         "the point's density under the MAP parameters, to three decimals."

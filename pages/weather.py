@@ -7,6 +7,7 @@ import streamlit as st
 from ppl_models import weather
 from ui import charts, panels
 from ui.controls import SEED, render
+from ui.numbers import decimal_text
 from ui.runs import cached_run, show_provenance
 from ui.text import escape
 from ui.weather_controls import draw_count, weather_settings
@@ -58,11 +59,13 @@ show_provenance(outcome)
 st.subheader("The first draws, as the lecture prints them")
 first = pd.DataFrame(
     {
-        "weather()": [f"('{'cloudy' if c else 'sunny'}', {t:.2f})" for c, t in zip(cloudy[:8], temp[:8], strict=True)],
-        "ice_cream_sales()": np.round(sales[:8], 2),
+        "weather()": [
+            f"('{'cloudy' if c else 'sunny'}', {decimal_text(t)})" for c, t in zip(cloudy[:8], temp[:8], strict=True)
+        ],
+        "ice_cream_sales()": sales[:8],
     }
 )
-st.dataframe(first, hide_index=True)
+panels.table(first)
 
 grid = np.linspace(temp.min(), temp.max(), 300)
 temperature_curves = {
