@@ -6,13 +6,13 @@ import streamlit as st
 
 from ppl_models import gmm, gmm_data
 from ppl_models.engine.mcmc import McmcSettings
-from ui import charts, gmm_panels, panels
+from ui import charts, gmm_panels, page_style, panels
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
 from ui.runs import LiveSlot, cached_run, show_provenance
 from ui.text import escape
 
-st.title("Gaussian mixture: MAP by SVI with enumeration")
+page_style.title("Gaussian mixture: MAP by SVI with enumeration")
 st.markdown(
     "The lecture clusters five points with a two-component mixture. `AutoDelta` turns SVI into "
     "MAP estimation of the weights, locations and shared scale, while `TraceEnum_ELBO` sums out "

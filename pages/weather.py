@@ -5,14 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models import weather
-from ui import charts, panels
+from ui import charts, page_style, panels
 from ui.controls import SEED, render
 from ui.numbers import decimal_text
 from ui.runs import cached_run, show_provenance
 from ui.text import escape
 from ui.weather_controls import draw_count, weather_settings
 
-st.title("Stochastic functions: weather and ice cream")
+page_style.title("Stochastic functions: weather and ice cream")
 st.markdown(
     "A stochastic function is ordinary Python plus calls to `pyro.sample`. Each call of the "
     "lecture's `ice_cream_sales()` draws a day: cloudy or sunny, a temperature that depends on "

@@ -214,3 +214,24 @@ def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url
     page.goto(f"{server_url}/scale?algo=nuts&samples=300&warmup=100&guess=11.3")
     wait_idle(page)
     assert "exact 13.028" in metric_delta(page, "Posterior mean")
+
+
+PAGE_PATHS = ["weather", "scale", "shapes", "gmm", "causal"]
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+def test_a_deep_link_gets_no_error_responses_and_no_band_under_the_title(page, server_url, path):
+    # The frontend used to probe /<page>/_stcore/health and host-config first (ui/shell.py).
+    failed = []
+    page.on(
+        "response",
+        lambda response: failed.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
+    page.goto(f"{server_url}/{path}")
+    wait_idle(page)
+    assert failed == []
+    # One line of title: no hidden link icon wrapped onto a line of its own (ui/page_style.py).
+    title = page.locator('[data-testid="stMain"] h1').first
+    line = page.locator('[data-testid="stMain"] h1 span[data-heading-text]').first
+    assert title.bounding_box()["height"] < 2 * line.bounding_box()["height"]  # was 142 px to 58 on gmm
+    screenshot(page, f"deep-link-{path}")
