@@ -11,10 +11,10 @@ from pathlib import Path
 
 import streamlit as st
 
-from ui.catalog import CATALOG
+from ui.catalog import CATALOG, lecture_pages
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
-from ui.shell import route_every_page_through_the_app
+from ui.shell import page_routes, route_every_page_through_the_app
 from ui.style import apply_page_style
 from ui.warmup import warm_default_settings
 
@@ -65,4 +65,8 @@ async def warm_up_at_server_start(_app):
 if __name__ == "__main__":
     main()
 else:
-    app = st.App(__file__, lifespan=warm_up_at_server_start)
+    app = st.App(
+        __file__,
+        lifespan=warm_up_at_server_start,
+        routes=page_routes(lecture.url_path for lecture in lecture_pages()),
+    )

@@ -4,13 +4,13 @@ import streamlit as st
 
 from ppl_models import causal, weather
 from ppl_models.engine.graphs import intervened_graph, model_graph
-from ui import charts, panels
+from ui import charts, panels, style
 from ui.controls import SEED, build, render
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.text import escape
 from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_settings
 
-st.title("Interventions and counterfactuals")
+style.title("Interventions and counterfactuals")
 st.markdown(
     "Three questions about the same model. **Seeing** a hot day is evidence that it was sunny, "
     "and sunny days sell more. **Setting** the temperature tells us nothing about the weather, "

@@ -6,13 +6,13 @@ import streamlit as st
 
 from ppl_models import gmm, gmm_data
 from ppl_models.engine.mcmc import McmcSettings
-from ui import charts, gmm_panels, panels
+from ui import charts, gmm_panels, panels, style
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.text import escape
 
-st.title("Gaussian mixture: MAP by SVI with enumeration")
+style.title("Gaussian mixture: MAP by SVI with enumeration")
 st.markdown(
     "The lecture clusters five points with a two-component mixture. `AutoDelta` turns SVI into "
     "MAP estimation of the weights, locations and shared scale, while `TraceEnum_ELBO` sums out "
@@ -56,11 +56,8 @@ truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.Synthet
 chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
 
 estimates, scale_col = key_numbers.columns([3, 1])
-estimates.dataframe(
-    pd.DataFrame({"component": np.arange(1, settings.k + 1), "weight": fit.weights, "loc": fit.locs}),
-    hide_index=True,
-    column_config={name: st.column_config.NumberColumn(format="%.4f") for name in ("weight", "loc")},
-)
+with estimates:
+    panels.table(pd.DataFrame({"component": np.arange(1, settings.k + 1), "weight": fit.weights, "loc": fit.locs}))
 scale_col.metric("scale", f"{fit.scale:.3f}", help="The shared standard deviation of every component (MAP).")
 with key_numbers:
     gmm_panels.fit_check(fit)
@@ -90,7 +87,7 @@ with members:
         name = f"P(component {component + 1})"
         table[name] = [probability_text(p) for p in fit.membership[:shown, component]]
         probability_columns[name] = st.column_config.TextColumn(alignment="right")
-    st.dataframe(table, hide_index=True, column_config=probability_columns)
+    panels.table(table, probability_columns)
     st.caption(
         "MAP component: Pyro's infer_discrete at temperature 0. P(component k): each component's share of "
         "the point's density under the MAP parameters, to three decimals."

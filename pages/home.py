@@ -2,9 +2,10 @@
 
 import streamlit as st
 
+from ui import style
 from ui.catalog import lecture_pages
 
-st.title("Pyro Model Explorer")
+style.title("Pyro Model Explorer")
 st.markdown(
     "Explore the probabilistic programs of the causal-ML lecture on **Pyro** without editing "
     "any code. Move a slider for a prior, an observation (`measurement = 14`) or an "

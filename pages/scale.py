@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from ppl_models import scale
-from ui import charts, panels
+from ui import charts, panels, style
 from ui.controls import Slider, build, render
 from ui.inference_controls import inference_settings
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
@@ -42,7 +42,7 @@ MODEL_CONTROLS = [
     ),
 ]
 
-st.title("Conditioning & HMC: the scale model")
+style.title("Conditioning & HMC: the scale model")
 st.markdown(
     "We guess an object's weight, then weigh it on a noisy scale. "
     "`pyro.condition` fixes the measurement, and Pyro infers the weight. Because both "

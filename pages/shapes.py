@@ -5,6 +5,7 @@ from dataclasses import replace
 import streamlit as st
 
 from ppl_models import shapes
+from ui import style
 from ui.runs import cached_run, show_unfinished
 from ui.shapes_controls import apply_preset, shapes_settings
 from ui.text import escape, literal
@@ -14,7 +15,7 @@ def coloured(shape: tuple[int, ...], colour: str) -> str:
     return f":{colour}[{shape}]" if shape else f":{colour}[()]"
 
 
-st.title("Tensor shapes: sample, batch, event, and plates")
+style.title("Tensor shapes: sample, batch, event, and plates")
 st.markdown(
     "Every Pyro sample has `shape = sample_shape + batch_shape + event_shape`: "
     ":blue[**iid**] copies, :orange[**independent**] variables and :green[**dependent**] ones "

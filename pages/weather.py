@@ -5,12 +5,13 @@ import pandas as pd
 import streamlit as st
 
 from ppl_models import weather
-from ui import charts, panels
+from ui import charts, panels, style
 from ui.controls import SEED, render
+from ui.numbers import decimal_text
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.weather_controls import draw_count, weather_settings
 
-st.title("Stochastic functions: weather and ice cream")
+style.title("Stochastic functions: weather and ice cream")
 st.markdown(
     "A stochastic function is ordinary Python plus calls to `pyro.sample`. Each call of the "
     "lecture's `ice_cream_sales()` draws a day: cloudy or sunny, a temperature that depends on "
@@ -59,11 +60,13 @@ show_provenance(outcome)
 st.subheader("The first draws, as the lecture prints them")
 first = pd.DataFrame(
     {
-        "weather()": [f"('{'cloudy' if c else 'sunny'}', {t:.2f})" for c, t in zip(cloudy[:8], temp[:8], strict=True)],
-        "ice_cream_sales()": np.round(sales[:8], 2),
+        "weather()": [
+            f"('{'cloudy' if c else 'sunny'}', {decimal_text(t)})" for c, t in zip(cloudy[:8], temp[:8], strict=True)
+        ],
+        "ice_cream_sales()": sales[:8],
     }
 )
-st.dataframe(first, hide_index=True)
+panels.table(first)
 
 grid = np.linspace(temp.min(), temp.max(), 300)
 temperature_curves = {

@@ -2,11 +2,17 @@
 
 import base64
 import json
+import re
 
 import numpy as np
+import pandas as pd
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import ROOT
+from ui.numbers import NUMBER_FORMAT, TABLE_DECIMALS
+
+# A number written with a decimal point, in a text cell ("[0.312, 1.250]", "0.375 / 0.625").
+_DECIMAL = re.compile(r"\d\.(\d+)")
 
 
 def open_page(page: str, **query: str) -> AppTest:
@@ -47,3 +53,29 @@ def array(value) -> np.ndarray:
         data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
         return data.reshape(value["shape"]) if "shape" in value and isinstance(value["shape"], list) else data
     return np.asarray(value)
+
+
+def assert_tables_use_the_decimal_rule(app: AppTest) -> int:
+    """Every table the page shows (not a data editor) shows its numbers to ``TABLE_DECIMALS`` places.
+
+    A column of fractional numbers must carry the rule's display format (its values stay
+    numbers); a number written into a text cell must have exactly that many decimals.
+    Returns how many tables were checked, so a test can say it saw the ones it expected.
+    """
+    checked = 0
+    for frame in app.dataframe:
+        if frame.editing_mode != "read_only":
+            continue
+        checked += 1
+        config = json.loads(frame.proto.columns or "{}")
+        values = frame.value
+        for name in values.columns:
+            column = values[name]
+            if pd.api.types.is_float_dtype(column):
+                shown = config.get(name, {}).get("type_config", {}).get("format")
+                assert shown == NUMBER_FORMAT, f"column {name!r} is shown as {shown!r}, not {NUMBER_FORMAT!r}"
+            elif not pd.api.types.is_numeric_dtype(column):
+                for cell in column.dropna().astype(str):
+                    places = {len(match) for match in _DECIMAL.findall(cell)}
+                    assert places <= {TABLE_DECIMALS}, f"column {name!r}: {cell!r} is not at {TABLE_DECIMALS} places"
+    return checked

@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
+from tests.apptest_helpers import (
+    array,
+    assert_tables_use_the_decimal_rule,
+    figures,
+    metric,
+    open_page,
+    texts,
+    trace,
+)
 
 
 def estimates(app):
@@ -153,6 +161,11 @@ def test_nuts_advice_is_in_plain_words(nuts_app):
     assert all("locs[" not in line for line in advice.splitlines() if "R-hat is" in line)
 
 
+def test_every_table_shows_its_numbers_to_one_number_of_decimals(nuts_app):
+    # Estimates, membership, the label-free summary and the two diagnostics tables.
+    assert assert_tables_use_the_decimal_rule(nuts_app) == 5
+
+
 def test_nuts_draws_the_posterior_without_labels(nuts_app):
     locations = figure_titled(nuts_app, "Locations, sorted in each draw")
     low, high = (array(trace(locations, name)["x"]) for name in ("lowest location", "highest location"))
@@ -201,6 +214,8 @@ def test_a_collapsed_fit_is_named_explained_and_fixed_in_one_click():
     # MAP's objective prefers the collapse; the likelihood does not.
     assert compared["loss (this page's prior)"][0] < compared["loss (this page's prior)"][1]
     assert compared["log-likelihood"][0] < compared["log-likelihood"][1]
+    # Estimates, membership and the comparison: one number of decimals in every column.
+    assert assert_tables_use_the_decimal_rule(app) == 3
 
     fix = next(button for button in app.button if button.label.startswith("Apply the fix"))
     assert fix.label == "Apply the fix: init = spread, concentration = 1"

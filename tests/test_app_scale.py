@@ -8,7 +8,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from ppl_models.scale import ScaleSettings, exact_posterior
-from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
+from tests.apptest_helpers import array, assert_tables_use_the_decimal_rule, figures, metric, open_page, texts, trace
 from tests.conftest import ROOT
 from ui.panels import GLOSSARY
 from ui.text import escape
@@ -159,6 +159,7 @@ def test_every_diagnostic_word_is_explained_in_its_column_header():
     for word in ("ESS", "R-hat", "MCSE", "90% HPDI", "acceptance rate", "leapfrog steps", "divergences"):
         assert explained.get(word) == GLOSSARY[word]
     assert "sd / sqrt(ESS)" in explained["MCSE"]
+    assert assert_tables_use_the_decimal_rule(app) == 2
 
 
 def stopped_page(monkeypatch, **query: str) -> AppTest:

@@ -7,7 +7,7 @@ import pytest
 
 from ppl_models import weather
 from ppl_models.weather import WeatherSettings
-from tests.apptest_helpers import array, figures, metric, open_page, texts, trace
+from tests.apptest_helpers import array, assert_tables_use_the_decimal_rule, figures, metric, open_page, texts, trace
 
 
 def test_defaults_show_estimates_beside_the_exact_values():
@@ -22,7 +22,8 @@ def test_first_draws_are_printed_as_the_lecture_prints_them():
     app = open_page("weather")
     first = app.dataframe[0].value
     assert len(first) == 8
-    assert all(re.fullmatch(r"\('(cloudy|sunny)', -?\d+\.\d\d\)", row) for row in first["weather()"])
+    assert all(re.fullmatch(r"\('(cloudy|sunny)', -?\d+\.\d{3}\)", row) for row in first["weather()"])
+    assert assert_tables_use_the_decimal_rule(app) == 1
 
 
 def test_temperature_histogram_is_split_by_weather_with_the_exact_curves():

@@ -242,3 +242,45 @@ def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url
     page.goto(f"{server_url}/scale?algo=nuts&samples=300&warmup=100&guess=11.3")
     wait_idle(page)
     assert "exact 13.028" in metric_delta(page, "Posterior mean")
+
+
+PAGE_PATHS = ["weather", "scale", "shapes", "gmm", "causal"]
+
+
+@pytest.mark.parametrize("path", PAGE_PATHS)
+def test_a_deep_link_gets_no_error_responses_and_no_band_under_the_title(page, server_url, path):
+    # The frontend used to probe /<page>/_stcore/health and host-config first (ui/shell.py).
+    failed = []
+    page.on(
+        "response",
+        lambda response: failed.append(f"{response.status} {response.url}") if response.status >= 400 else None,
+    )
+    page.goto(f"{server_url}/{path}")
+    wait_idle(page)
+    assert failed == []
+    # One line of title: no hidden link icon wrapped onto a line of its own (ui/style.py).
+    title = page.locator('[data-testid="stMain"] h1').first
+    line = page.locator('[data-testid="stMain"] h1 span[data-heading-text]').first
+    assert title.bounding_box()["height"] < 2 * line.bounding_box()["height"]  # was 142 px to 58 on gmm
+    screenshot(page, f"deep-link-{path}")
+    # Nothing above the title: the link-note area, empty here, takes no room (ui/style.py).
+    main_top = page.locator('[data-testid="stMainBlockContainer"]').bounding_box()["y"]
+    padding = page.evaluate(
+        "() => parseFloat(getComputedStyle(document.querySelector('[data-testid=stMainBlockContainer]')).paddingTop)"
+    )
+    assert title.bounding_box()["y"] - (main_top + padding) < 2
+
+
+def test_clicking_a_radio_option_s_caption_selects_it(page, server_url):
+    page.goto(f"{server_url}/gmm")
+    wait_idle(page)
+    page.wait_for_timeout(1_000)  # the sidebar settles once the page's charts are drawn
+    caption = page.get_by_test_id("stRadioCaption").filter(has_text="upload a CSV file").bounding_box()
+    # Where a student's pointer lands, whatever element is on top there.
+    page.mouse.click(caption["x"] + caption["width"] / 2, caption["y"] + caption["height"] / 2)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stRadioOption]')]"
+        ".some(o => o.innerText.trim() === 'csv' && o.querySelector('input').checked)",
+        timeout=10_000,
+    )
+    wait_idle(page)

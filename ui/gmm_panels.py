@@ -13,6 +13,7 @@ from ppl_models.gmm import GmmFit
 from ppl_models.gmm_health import FitSummary
 from ui import charts, panels
 from ui.gmm_controls import controls_for
+from ui.numbers import decimal_text
 from ui.text import escape
 
 
@@ -25,11 +26,11 @@ def _apply(values: dict) -> None:
 def _row(fit: FitSummary) -> dict:
     return {
         "fit": fit.label,
-        "weights": " / ".join(f"{w:.3f}" for w in fit.weights),
-        "locations": " / ".join(f"{m:.2f}" for m in fit.locs),
-        "scale": round(fit.scale, 3),
-        "loss (this page's prior)": round(fit.loss, 2),
-        "log-likelihood": round(fit.log_likelihood, 2),
+        "weights": " / ".join(decimal_text(w) for w in fit.weights),
+        "locations": " / ".join(decimal_text(m) for m in fit.locs),
+        "scale": fit.scale,
+        "loss (this page's prior)": fit.loss,
+        "log-likelihood": fit.log_likelihood,
         "problems": len(fit.check.problems),
     }
 
@@ -58,7 +59,7 @@ def fit_check(fit: GmmFit) -> None:
             )
         if len(diagnosis.compared) > 1:
             st.markdown("**The fits side by side**: every loss is this page's objective; the lowest is MAP's choice.")
-            st.dataframe(pd.DataFrame([_row(compared) for compared in diagnosis.compared]), hide_index=True)
+            panels.table(pd.DataFrame([_row(compared) for compared in diagnosis.compared]))
 
 
 def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
@@ -95,7 +96,7 @@ def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
         charts.ranked_histograms({"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale})
     )
     summary = panels.summary_frame(view.summaries)
-    st.dataframe(summary, hide_index=True, width="stretch", column_config=panels.column_help(summary))
+    panels.table(summary, width="stretch")
     st.caption(
         "Every draw's components put in order of location, each keeping its own weight: the lowest "
         "location means the same in every chain and every mode. Dashed lines: the MAP fit above."

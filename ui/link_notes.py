@@ -46,6 +46,8 @@ except ImportError:  # pragma: no cover - the values of Streamlit 1.67
     MAX_QUERY_FIELDS, MAX_QUERY_CHARS = 1000, 512 * 1024
 
 NOTE_HEADING = "Some values in the link were ignored:"
+# The note area's key: ui/style.py takes the area out of the layout while it holds no note.
+NOTES_KEY = "pme-link-notes"
 _RUN = "_link_run"  # this run's note slot, the pages drawn so far and the repeated keys
 _PENDING_REPEATS = "_link_repeats"  # repeated keys found just before the rerun that fixed them
 _NOTES = "_link_notes"  # every note seen, by page, kept for the session
@@ -199,7 +201,7 @@ def _slot(state: dict[str, Any]):
         # container is made with that stack set aside for a moment.
         token = context_dg_stack.set(context_dg_stack.get()[:1])
         try:
-            container = st._main.container()
+            container = st._main.container(key=NOTES_KEY)
         finally:
             context_dg_stack.reset(token)
         state["slot"] = (container, container.empty())

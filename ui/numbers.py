@@ -5,6 +5,16 @@ from __future__ import annotations
 import math
 
 PROBABILITY_DECIMALS = 3
+# Every table shows its numbers to this many places, so a column (and a row read across
+# the columns) never mixes 0.5 with 0.4989: numeric columns through ``NUMBER_FORMAT``
+# (``ui.panels.table``), numbers written into text through :func:`decimal_text`.
+TABLE_DECIMALS = PROBABILITY_DECIMALS
+NUMBER_FORMAT = f"%.{TABLE_DECIMALS}f"
+
+
+def decimal_text(x: float) -> str:
+    """``x`` as a table shows a number: ``TABLE_DECIMALS`` places."""
+    return f"{x:.{TABLE_DECIMALS}f}"
 
 
 def probability_text(p: float, decimals: int = PROBABILITY_DECIMALS) -> str:

@@ -14,6 +14,7 @@ from ppl_models.engine.graphs import model_graph
 from ppl_models.engine.mcmc import McmcResult
 from ppl_models.engine.svi import SviResult
 from ui import charts
+from ui.numbers import NUMBER_FORMAT, decimal_text
 from ui.runs import cached_run
 from ui.text import escape
 
@@ -111,9 +112,31 @@ GLOSSARY = {
 }
 
 
-def column_help(frame: pd.DataFrame) -> dict:
-    """Each glossary column of ``frame`` with its meaning as the header's tooltip."""
-    return {name: st.column_config.Column(help=GLOSSARY[name]) for name in frame.columns if name in GLOSSARY}
+def table_columns(frame: pd.DataFrame) -> dict:
+    """The app's one rule for a table's columns: every column of fractional numbers to
+    ``TABLE_DECIMALS`` places, every glossary word's meaning as its header's tooltip.
+
+    The values stay numbers (only their display is formatted), so the table sorts as
+    numbers and whoever reads it back (``harness.protocol_client.table``) gets floats.
+    Whole-number columns (counts, ESS, component numbers) are left whole.
+    """
+    config = {}
+    for name in frame.columns:
+        described = GLOSSARY.get(name)
+        if pd.api.types.is_float_dtype(frame[name]):
+            config[name] = st.column_config.NumberColumn(format=NUMBER_FORMAT, help=described)
+        elif described:
+            config[name] = st.column_config.Column(help=described)
+    return config
+
+
+def table(frame: pd.DataFrame, columns: dict | None = None, **options) -> None:
+    """Show ``frame`` as every table of the app is shown: no index, :func:`table_columns`.
+
+    :param columns: column settings of this table's own (a text column's alignment),
+        applied over the rule.
+    """
+    st.dataframe(frame, hide_index=True, column_config={**table_columns(frame), **(columns or {})}, **options)
 
 
 def summary_frame(summaries: dict[str, SiteSummary]) -> pd.DataFrame:
@@ -124,9 +147,9 @@ def summary_frame(summaries: dict[str, SiteSummary]) -> pd.DataFrame:
                 "quantity": name,
                 "mean": s.mean,
                 "sd": s.sd,
-                "90% HPDI": f"[{s.hpdi_low:.3f}, {s.hpdi_high:.3f}]",
+                "90% HPDI": f"[{decimal_text(s.hpdi_low)}, {decimal_text(s.hpdi_high)}]",
                 "ESS": round(s.ess),
-                "R-hat": "needs 2+ chains" if s.rhat is None else f"{s.rhat:.3f}",
+                "R-hat": "needs 2+ chains" if s.rhat is None else decimal_text(s.rhat),
                 "MCSE": s.mcse,
             }
             for name, s in summaries.items()
@@ -136,7 +159,7 @@ def summary_frame(summaries: dict[str, SiteSummary]) -> pd.DataFrame:
 
 def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainStats], wall_time_s: float) -> None:
     """One row per quantity: the summary numbers, then what the sampler reported."""
-    table = summary_frame(summaries)
+    summary = summary_frame(summaries)
     sampler = pd.DataFrame(
         [
             {
@@ -149,8 +172,8 @@ def diagnostics_table(summaries: dict[str, SiteSummary], chains: Sequence[ChainS
             for index, c in enumerate(chains)
         ]
     )
-    st.dataframe(table, hide_index=True, width="stretch", column_config=column_help(table))
-    st.dataframe(sampler, hide_index=True, width="stretch", column_config=column_help(sampler))
+    table(summary, width="stretch")
+    table(sampler, width="stretch")
     st.caption(
         f"Wall time {wall_time_s:.2f} s. ESS and R-hat from `pyro.ops.stats`. Hover a column's name for what it means."
     )

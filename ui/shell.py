@@ -39,3 +39,39 @@ def route_apptest_pages_through_the_app() -> None:
             super().__init__(*args, **kwargs)
 
     app_test.PagesManager = ThroughTheApp
+
+
+# Streamlit's frontend cannot tell a page's address (/scale) from an app served under a
+# base path (/scale/...), so it first asks /scale/_stcore/health and /scale/_stcore/host-config,
+# gets the 404s Streamlit answers there on purpose, and only then tries the root: two
+# failed requests and a retry delay on every deep link. When the page says where the
+# server's root is (window.__streamlit.BACKEND_BASE_URL, the setting Streamlit reads for
+# hosts that embed it), the frontend asks there alone. The root is the address without its
+# last segment, which also holds behind a proxy that serves the app under a prefix.
+_BASE_URL_SCRIPT = (
+    "<script>window.__streamlit = Object.assign("
+    '{BACKEND_BASE_URL: new URL(".", window.location.href).href}, window.__streamlit);</script>'
+)
+
+
+def page_routes(url_paths) -> list:
+    """Routes answering each page's address with Streamlit's own page plus that script.
+
+    Given to ``st.App(routes=...)``, which puts its own routes after the app's; any other
+    path still gets Streamlit's page, unchanged.
+    """
+    from pathlib import Path
+
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+    from streamlit import file_util
+
+    index = Path(file_util.get_static_dir(), "index.html").read_text(encoding="utf-8")
+    # Before the frontend's module script, which reads the setting once, as it loads.
+    html = index.replace("<head>", "<head>" + _BASE_URL_SCRIPT, 1)
+
+    async def page(_request):
+        # no-cache as Streamlit serves its page: a new Streamlit version changes its bundles.
+        return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
+
+    return [Route(f"/{path}", page, methods=["GET", "HEAD"]) for path in url_paths]

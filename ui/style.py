@@ -1,9 +1,10 @@
-"""The app's few style rules, sent once per run from ``app.py``.
-
-Each rule is here because a setting of Streamlit or plotly could not say it.
+"""How every page's frame looks: its title, and the app's few style rules, sent once per run
+from ``app.py``. Each rule is here because a setting of Streamlit or plotly could not say it.
 """
 
 import streamlit as st
+
+from ui.link_notes import NOTES_KEY
 
 # Plotly, under Streamlit's chart theme, draws tick labels and axis titles in a faded grey
 # (3.7:1 on white): too pale to read from the back of a classroom. ``currentColor`` is the
@@ -22,7 +23,31 @@ _ONE_STOP_BUTTON = """
 [data-testid="stStatusWidget"] button { display: none; }
 """
 
+# A radio option's caption sits beside its <label>, not in it, so clicking the caption
+# did nothing. The label's box is stretched over the whole option, caption included.
+_CLICKABLE_CAPTIONS = """
+[data-testid="stRadioGroup"] > div { position: relative; }
+[data-testid="stRadioOption"]::after { content: ""; position: absolute; inset: 0; z-index: 1; }
+"""
+
+# The link-note area tops every page (ui/link_notes.py) and is empty on almost every visit:
+# empty, it still took a flex gap above the title. (:has() may not nest inside :has().)
+_EMPTY_NOTES = f"""
+[data-testid="stLayoutWrapper"]:has(> .st-key-{NOTES_KEY}):not(:has([data-testid="stAlert"])) {{ display: none; }}
+"""
+
 
 def apply_page_style() -> None:
     # A <style>-only st.html goes to Streamlit's event container: it takes no room on the page.
-    st.html(f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}</style>")
+    st.html(f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}</style>")
+
+
+def title(text: str) -> None:
+    """The page's title, without the link-to-heading icon.
+
+    The icon is hidden until hovered but still laid out after the text: where a title
+    nearly fills the column it wrapped onto a line of its own, an empty band under the
+    title (the mixture and shapes pages at 1400 px). A page's title needs no link to
+    itself: the page's address is that link.
+    """
+    st.title(text, anchor=False)
