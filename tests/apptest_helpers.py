@@ -47,3 +47,15 @@ def array(value) -> np.ndarray:
         data = np.frombuffer(base64.b64decode(value["bdata"]), dtype=np.dtype(value["dtype"]))
         return data.reshape(value["shape"]) if "shape" in value and isinstance(value["shape"], list) else data
     return np.asarray(value)
+
+
+def expander_text(app: AppTest, label: str) -> str:
+    """The markdown inside the expander labelled ``label`` (the first one, if several)."""
+    matches = [e for e in app.expander if e.label == label]
+    assert matches, f"no expander {label!r}; have {[e.label for e in app.expander]}"
+    return texts(matches[0].markdown)
+
+
+def screen_reader_texts(app: AppTest) -> str:
+    """The visually hidden text the page writes beside its charts (``ui/chart_view.py``)."""
+    return texts(m for m in app.markdown if "pme-sr-only" in str(m.value))
