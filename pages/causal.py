@@ -5,6 +5,7 @@ import streamlit as st
 from ppl_models import causal, weather
 from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels, style
+from ui.chart_view import chart
 from ui.controls import SEED, build, render
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.text import escape
@@ -26,9 +27,9 @@ with st.sidebar:
 
 asked = render([TEMP], "causal")
 seeing, doing, imagining = st.columns(3)
-seeing.subheader("1 · Seeing")
-doing.subheader("2 · Doing")
-imagining.subheader("3 · Imagining")
+seeing.header("1 · Seeing")
+doing.header("2 · Doing")
+imagining.header("3 · Imagining")
 with doing:
     asked |= render([DO_WEATHER], "causal")
 with imagining:
@@ -58,7 +59,7 @@ def answer_metric(column, label: str, answer: causal.Answer, how: str) -> None:
         f"exact {answer.exact:.1f}",
         delta_color="off",
         delta_arrow="off",
-        help=f"{how} Effective sample size {answer.ess:,.0f}.",
+        help=f"{how} Effective sample size (ESS) {answer.ess:,.0f}. ESS: {panels.GLOSSARY['ESS']}",
     )
     for note in answer.notes:
         column.warning(escape(note))
@@ -110,6 +111,7 @@ else:
         "confound temperature and sales."
     )
 show_provenance(outcome)
+panels.glossary(("ESS",))
 with st.expander("How Pyro answers these, and why this way"):
     st.markdown(
         f"- **Seeing** — `pyro.condition(model, data={{'temp': {t:g}}})`, then *likelihood weighting*: "
@@ -125,7 +127,7 @@ with st.expander("How Pyro answers these, and why this way"):
         "*prediction* reads that world's sales."
     )
 compare, imagine = st.columns(2)
-compare.plotly_chart(
+chart(
     charts.weighted_histograms(
         {
             f"sales | temp = {t:g}": (answers.conditioned.draws, answers.conditioned.weights),
@@ -134,9 +136,10 @@ compare.plotly_chart(
         "Seeing vs doing",
         "ice_cream",
         means={f"sales | temp = {t:g}": answers.conditioned.mean, f"sales | do(temp = {t:g})": answers.intervened.mean},
-    )
+    ),
+    compare,
 )
-imagine.plotly_chart(
+chart(
     charts.weighted_histograms(
         {
             "factual sales": (answers.factual_sales, answers.counterfactual.weights),
@@ -144,10 +147,11 @@ imagine.plotly_chart(
         },
         "The observed day and its counterfactual",
         "ice_cream",
-    )
+    ),
+    imagine,
 )
 
-st.subheader("The model, seen and intervened on")
+st.header("The model, seen and intervened on")
 observed_temp = (("temp", t),)
 graph = cached_run(
     model_graph,
@@ -160,7 +164,7 @@ graph = cached_run(
 observed_tab, intervened_tab, code_tab = st.tabs(["Conditioned on temp", f"After do(temp = {t:g})", "Pyro code"])
 if graph.ok:
     observed_tab.graphviz_chart(graph.result)
-    observed_tab.caption("pyro.render_model: the shaded node is observed; the weather still points into it.")
+    observed_tab.caption("pyro.render_model: temp is observed (shaded and marked); the weather still points into it.")
     intervened_tab.graphviz_chart(intervened_graph(graph.result, "temp", t))
     intervened_tab.caption("do(temp) replaces temp's mechanism: the edge from cloudy into temp is cut.")
 code_tab.code(causal.answer_code(params, question, run_settings["n"], run_settings["seed"]), language="python")

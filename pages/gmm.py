@@ -7,6 +7,7 @@ import streamlit as st
 from ppl_models import gmm, gmm_data
 from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, gmm_panels, panels, style
+from ui.chart_view import chart
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
@@ -31,29 +32,29 @@ if data_problem:
 
 # The fitted numbers before the picture: at 1280x720 a projected page shows them unscrolled.
 key_numbers = st.container()
-chart = LiveSlot("gmm-main")
+live = LiveSlot("gmm-main")
 outcome = cached_run(
     gmm.fit_map,
     data,
     prior,
     settings,
     label="Fitting the mixture",
-    live=lambda p: chart.show(charts.loss_curve(p.partial["loss"], "SVI loss so far")) if "loss" in p.partial else None,
+    live=lambda p: live.show(charts.loss_curve(p.partial["loss"], "SVI loss so far")) if "loss" in p.partial else None,
 )
 if not outcome.ok:
-    chart.clear()
+    live.clear()
     show_unfinished(outcome)
     if outcome.interrupted:
         # The run got past the data's checks: the data, which need no fit, stay on the page.
         values = gmm_data.as_array(data)
-        chart.show(charts.density_histogram(values, None, f"The data: {len(values):,} points", "x", 60, "data"))
+        live.show(charts.density_histogram(values, None, f"The data: {len(values):,} points", "x", 60, "data"))
         with st.expander("Model and code"):
             st.code(gmm.fit_map_code(values, prior, settings), language="python")
     st.stop()
 fit = outcome.result
 panels.device_note(fit)
 truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
-chart.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
+live.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))
 
 estimates, scale_col = key_numbers.columns([3, 1])
 with estimates:
@@ -73,11 +74,11 @@ starts, convergence, members, posterior, model_tab = st.tabs(
     ["Initialisations", "Convergence", "Membership", "Full posterior (NUTS)", "Model and code"], key="gmm-tab"
 )
 with starts:
-    st.plotly_chart(charts.start_scores_plot(fit.start_scores, fit.chosen_init, settings.init))
+    chart(charts.start_scores_plot(fit.start_scores, fit.chosen_init, settings.init))
 with convergence:
     loss_col, grad_col = st.columns(2)
-    loss_col.plotly_chart(charts.loss_curve(fit.svi.losses))
-    grad_col.plotly_chart(charts.gradient_norms_plot(fit.svi.grad_norms))
+    chart(charts.loss_curve(fit.svi.losses), loss_col)
+    chart(charts.gradient_norms_plot(fit.svi.grad_norms), grad_col)
 with members:
     shown = min(len(fit.data), 500)
     table = pd.DataFrame({"x": fit.data[:shown], "MAP component": fit.map_assignment[:shown] + 1})
@@ -101,6 +102,7 @@ with posterior:
         "in different ones, which makes per-label averages and R-hat meaningless. Below, each draw's "
         "components are sorted by location, which gives quantities without labels."
     )
+    panels.glossary(panels.SAMPLER_TERMS)
     if st.toggle("Sample the full posterior with NUTS (2 chains, slower)", key="nuts"):
         nuts = McmcSettings(
             kernel="nuts",

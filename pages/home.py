@@ -18,6 +18,6 @@ st.markdown(
 
 for lecture in lecture_pages():
     with st.container(border=True):
-        st.subheader(lecture.title)
+        st.header(lecture.title)
         st.markdown(lecture.blurb)
         st.page_link(lecture.page, label=f"Open {lecture.title}", icon=":material/arrow_forward:")

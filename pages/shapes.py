@@ -11,16 +11,19 @@ from ui.shapes_controls import apply_preset, shapes_settings
 from ui.text import escape, literal
 
 
-def coloured(shape: tuple[int, ...], colour: str) -> str:
-    return f":{colour}[{shape}]" if shape else f":{colour}[()]"
+def coloured(shape: tuple[int, ...], colour: str, name: str = "") -> str:
+    """``shape`` in its part's colour; named as well where nothing else says which part it is,
+    so the meaning never rests on the colour alone."""
+    words = f"{name} {shape or '()'}" if name else f"{shape or '()'}"
+    return f":{colour}[{words}]"
 
 
 style.title("Tensor shapes: sample, batch, event, and plates")
 st.markdown(
     "Every Pyro sample has `shape = sample_shape + batch_shape + event_shape`: "
-    ":blue[**iid**] copies, :orange[**independent**] variables and :green[**dependent**] ones "
-    "(one draw). `.expand` and `pyro.plate` add batch dims; `.to_event` turns batch dims into event "
-    "dims; plates count dims from the right. Build one and watch."
+    ":blue[**iid**] copies (sample_shape), :orange[**independent**] variables (batch_shape) and "
+    ":green[**dependent**] ones (event_shape, one draw). `.expand` and `pyro.plate` add batch dims; "
+    "`.to_event` turns batch dims into event dims; plates count dims from the right. Build one and watch."
 )
 
 with st.sidebar:
@@ -38,10 +41,10 @@ MEANINGS = {
 
 
 def distribution_shapes(report: shapes.ShapeReport) -> None:
-    st.subheader("d.sample(sample_shape)")
+    st.header("d.sample(sample_shape)")
     st.markdown(
-        f"### {coloured(report.sample_shape, 'blue')} + {coloured(report.batch_shape, 'orange')} + "
-        f"{coloured(report.event_shape, 'green')} = `{report.value_shape}`"
+        f"### {coloured(report.sample_shape, 'blue', 'sample')} + {coloured(report.batch_shape, 'orange', 'batch')} + "
+        f"{coloured(report.event_shape, 'green', 'event')} = `{report.value_shape}`"
     )
     shown = {
         "sample_shape": report.sample_shape,
@@ -81,7 +84,7 @@ report = outcome.result
 distribution_shapes(report)
 
 if spec.plates:
-    st.subheader('pyro.sample("x", d) inside the plates')
+    st.header('pyro.sample("x", d) inside the plates')
     plate_words = ", ".join(f"{literal(name)} (size {size}) owns dim {dim}" for name, size, dim in report.plate_dims)
     st.markdown(
         f"Plates: {plate_words}. Inside them the site's batch shape becomes "

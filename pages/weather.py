@@ -6,6 +6,7 @@ import streamlit as st
 
 from ppl_models import weather
 from ui import charts, panels, style
+from ui.chart_view import chart
 from ui.controls import SEED, render
 from ui.numbers import decimal_text
 from ui.runs import cached_run, show_provenance, show_unfinished
@@ -57,7 +58,7 @@ for column, shown in zip(st.columns(3), weather.estimates(params, cloudy, temp, 
         column.warning(shown.note)
 show_provenance(outcome)
 
-st.subheader("The first draws, as the lecture prints them")
+st.header("The first draws, as the lecture prints them")
 first = pd.DataFrame(
     {
         "weather()": [
@@ -74,22 +75,24 @@ temperature_curves = {
 }
 sales_grid = np.linspace(sales.min(), sales.max(), 400)
 temp_col, sales_col = st.columns(2)
-temp_col.plotly_chart(
+chart(
     charts.split_density_bars(
         {"cloudy": temp[cloudy], "sunny": temp[~cloudy]},
         temperature_curves,
         "Temperature, split by weather",
         "temp (°F)",
-    )
+    ),
+    temp_col,
 )
-sales_col.plotly_chart(
+chart(
     charts.density_histogram(
         sales,
         {"exact density": (sales_grid, weather.sales_density(params, sales_grid))},
         "Ice-cream sales",
         "ice_cream",
         bins=80,
-    )
+    ),
+    sales_col,
 )
 st.caption(f"{n:,} days drawn at once inside pyro.plate in {draws.wall_time_s * 1000:.0f} ms on {draws.device}.")
 

@@ -79,3 +79,15 @@ def assert_tables_use_the_decimal_rule(app: AppTest) -> int:
                     places = {len(match) for match in _DECIMAL.findall(cell)}
                     assert places <= {TABLE_DECIMALS}, f"column {name!r}: {cell!r} is not at {TABLE_DECIMALS} places"
     return checked
+
+
+def expander_text(app: AppTest, label: str) -> str:
+    """The markdown inside the expander labelled ``label`` (the first one, if several)."""
+    matches = [e for e in app.expander if e.label == label]
+    assert matches, f"no expander {label!r}; have {[e.label for e in app.expander]}"
+    return texts(matches[0].markdown)
+
+
+def screen_reader_texts(app: AppTest) -> str:
+    """The visually hidden text the page writes beside its charts (``ui/chart_view.py``)."""
+    return texts(m for m in app.markdown if "pme-sr-only" in str(m.value))

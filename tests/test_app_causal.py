@@ -4,7 +4,8 @@ import pytest
 
 from ppl_models import weather
 from ppl_models.weather import WeatherSettings
-from tests.apptest_helpers import array, figures, metric, open_page, texts
+from tests.apptest_helpers import array, expander_text, figures, metric, open_page, screen_reader_texts, texts
+from ui.panels import GLOSSARY
 
 
 def value_and_exact(app, label: str) -> tuple[float, float]:
@@ -94,3 +95,12 @@ def test_a_counterfactual_the_day_fixes_is_drawn_as_a_labelled_point_mass():
     assert [t["name"] for t in stems] == ["factual sales: every draw 57.0", "had it been 100°: every draw 57.0"]
     assert all(list(array(t["y"])) == [1.0] for t in stems)
     assert chart["layout"]["yaxis"]["title"]["text"] == "probability per bin"
+
+
+def test_the_effective_sample_size_is_explained_and_the_charts_summarised():
+    app = open_page("causal")
+    assert GLOSSARY["ESS"] in metric(app, "E[sales | temp = 85]").help
+    assert "**ESS**: " + GLOSSARY["ESS"] in expander_text(app, "What these numbers mean")
+    shown = screen_reader_texts(app)
+    assert "Chart: Seeing vs doing. Overlaid histograms of ice_cream: sales | temp = 85: 20,000 weighted draws" in shown
+    assert "Chart: The observed day and its counterfactual." in shown

@@ -1,5 +1,6 @@
 """AppTest: the Gaussian-mixture page, read back from what it shows."""
 
+import html
 import re
 
 import numpy as np
@@ -9,12 +10,16 @@ import torch
 from tests.apptest_helpers import (
     array,
     assert_tables_use_the_decimal_rule,
+    expander_text,
     figures,
     metric,
     open_page,
+    screen_reader_texts,
     texts,
     trace,
 )
+from ui.charts import summary_of
+from ui.panels import GLOSSARY, SAMPLER_TERMS
 
 
 def estimates(app):
@@ -243,3 +248,15 @@ def test_a_bad_start_in_the_link_is_named():
     notes = texts(app.warning) + texts(app.info) + texts(app.error)
     assert "init" in notes and "is not one of lecture, spread" in notes
     np.testing.assert_allclose(estimates(app)["weight"], [0.375, 0.625], atol=0.05)
+
+
+def test_the_nuts_words_are_explained_and_every_chart_is_summarised(nuts_app):
+    meanings = expander_text(nuts_app, "What these numbers mean")
+    assert all(GLOSSARY[term] in meanings for term in SAMPLER_TERMS)
+    # The advice, the first place the NUTS run names its problems, explains the words it uses.
+    words = expander_text(nuts_app, "What these words mean")
+    assert "**divergences**: " + GLOSSARY["divergences"] in words and "**ESS**: " in words
+    shown = screen_reader_texts(nuts_app)
+    for figure in figures(nuts_app):
+        assert html.escape(summary_of(figure)) in shown
+    assert "A mixture of 2 normal components" in shown

@@ -1,5 +1,6 @@
 """AppTest: the scale page, read back from what it shows."""
 
+import html
 import json
 
 import numpy as np
@@ -8,9 +9,20 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from ppl_models.scale import ScaleSettings, exact_posterior
-from tests.apptest_helpers import array, assert_tables_use_the_decimal_rule, figures, metric, open_page, texts, trace
+from tests.apptest_helpers import (
+    array,
+    assert_tables_use_the_decimal_rule,
+    expander_text,
+    figures,
+    metric,
+    open_page,
+    screen_reader_texts,
+    texts,
+    trace,
+)
 from tests.conftest import ROOT
-from ui.panels import GLOSSARY
+from ui.charts import summary_of
+from ui.panels import GLOSSARY, SAMPLER_TERMS
 from ui.text import escape
 
 FAST = dict(algo="nuts", samples="500", warmup="200")
@@ -146,7 +158,7 @@ def test_bad_model_numbers_cannot_be_entered():
 def test_home_page_has_a_card_per_page():
     app = open_page("home")
     assert "Pyro Model Explorer" in app.title[0].value
-    assert "Conditioning & HMC" in texts(app.subheader)
+    assert "Conditioning & HMC" in texts(app.header)
 
 
 def test_every_diagnostic_word_is_explained_in_its_column_header():
@@ -215,3 +227,30 @@ def test_after_the_run_budget_the_exact_posterior_stays_and_run_again_gives_a_re
     assert not app.error and not app.button
     expected = exact_posterior(ScaleSettings(guess=8.5))
     assert f"exact {expected.mean:.3f}" in metric(app, "Posterior mean").delta
+
+
+def test_every_chart_s_summary_is_on_the_page_for_screen_readers():
+    app = open_page("scale")
+    shown = screen_reader_texts(app)
+    drawn = figures(app)
+    assert len(drawn) >= 3  # the posterior, the trace and the autocorrelation
+    for figure in drawn:
+        summary = summary_of(figure)
+        assert summary and html.escape(summary) in shown
+    assert "Chart: P(weight | measurement = 14). Histogram of 1,000 draws of weight" in shown
+    assert "the exact posterior peaks at weight = 12.6" in shown
+
+
+def test_the_jargon_is_explained_where_it_first_appears():
+    app = open_page("scale", samples="20", warmup="0")
+    meanings = expander_text(app, "What these numbers mean")
+    for term in SAMPLER_TERMS:
+        assert f"**{term}**: {GLOSSARY[term]}" in meanings
+    # Twenty draws and no warmup draw the advice, which uses the words before the diagnostics do.
+    assert "Don't trust this posterior yet." in texts(app.error)
+    assert "**ESS**: " + GLOSSARY["ESS"] in expander_text(app, "What these words mean")
+    # The sidebar's controls say the same in their tooltips.
+    assert GLOSSARY["warmup"] in app.number_input(key="warmup").help
+    assert GLOSSARY["step size"] in app.number_input(key="step_size").help
+    assert GLOSSARY["leapfrog steps"] in app.number_input(key="num_steps").help
+    assert GLOSSARY["R-hat"] in app.slider(key="chains").help

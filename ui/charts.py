@@ -2,6 +2,15 @@
 
 Trace names are stable ("samples", "exact posterior", "prior", "chain 1", ...), so
 tests read a chart's data back by name from the figure's JSON.
+
+Two rules for people who cannot see the chart as drawn (issue 16, point 11):
+
+- Colour never carries meaning alone: every series also has its own dash pattern, marker
+  symbol or bar pattern, and a legend name.
+- Every figure carries a one- or two-sentence summary with its key numbers in
+  ``layout.meta["summary"]`` (:func:`summary_of`); the page renders it as screen-reader
+  text beside the chart (``ui/chart_view.py``). The builder writes it because only the
+  builder knows the data.
 """
 
 from __future__ import annotations
@@ -22,6 +31,55 @@ TEXT_PX = 14
 TITLE_PX = 18
 # One per mixture component, up to the page's largest K (6); the first four are the chains'.
 RANK_COLOURS = (*CHAIN_COLOURS, "#9467bd", "#8c564b")
+# Paired with the colours above by index, so two series differ in more than colour. "dot" is
+# left out: exact targets and the true mixture are dotted.
+DASHES = ("solid", "dash", "dashdot", "longdash", "longdashdot", "8px,3px,2px,3px,2px,3px")
+SYMBOLS = ("circle", "square", "diamond", "triangle-up", "x", "star-triangle-down")
+BAR_PATTERNS = ("", "/", ".", "x", "-", "|")
+# A mixture's components: the dashes without "solid", which is the mixture's own line.
+COMPONENT_DASHES = (*DASHES[1:], "12px,3px,3px,3px")
+
+
+def _style(index: int) -> tuple[str, str, str, str]:
+    """The ``index``-th series' colour, dash pattern, marker symbol and bar pattern."""
+    at = index % len(RANK_COLOURS)
+    return RANK_COLOURS[at], DASHES[at], SYMBOLS[at], BAR_PATTERNS[at]
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number:,} {word}" + ("" if number == 1 else "s")
+
+
+def _n(value: float) -> str:
+    """A number as a summary reads it: three significant figures, thousands separated."""
+    value = float(value)
+    if not np.isfinite(value):
+        return str(value)
+    if value != 0 and (abs(value) >= 1e6 or abs(value) < 1e-3):
+        return f"{value:.3g}"
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:.3g}"
+
+
+def _peak(x: np.ndarray, y: np.ndarray) -> str:
+    x, y = np.asarray(x), np.asarray(y)
+    if not len(y):
+        return "nowhere (no points)"
+    at = int(np.argmax(y))
+    return f"{_n(x[at])} (height {_n(y[at])})"
+
+
+def _summarise(fig: go.Figure, summary: str) -> go.Figure:
+    fig.update_layout(meta={"summary": summary})
+    return fig
+
+
+def summary_of(fig: go.Figure | dict) -> str:
+    """The summary a builder wrote into ``fig`` (a figure or its JSON); empty if none."""
+    layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
+    meta = layout.get("meta") or {}
+    return meta.get("summary", "") if isinstance(meta, dict) else ""
 
 
 def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 340) -> go.Figure:
@@ -53,16 +111,18 @@ def density_histogram(
     :param draws: None for the curves alone (a run stopped before it gave draws).
     :param curves: name -> (x, density); drawn dashed for names starting with "prior".
     """
+    values = np.asarray(draws if draws is not None else []).reshape(-1)
     fig = go.Figure()
     if draws is not None:
         fig.add_histogram(
-            x=np.asarray(draws).reshape(-1),
+            x=values,
             histnorm="probability density",
             nbinsx=bins,
             name=draws_name,
             marker_color="#4c78a8",
             opacity=0.65,
         )
+    peaks = []
     for name, (x, y) in (curves or {}).items():
         is_prior = name.startswith("prior")
         fig.add_scatter(
@@ -72,7 +132,15 @@ def density_histogram(
             name=name,
             line=dict(color=PRIOR_COLOUR if is_prior else EXACT_COLOUR, width=2, dash="dash" if is_prior else "solid"),
         )
-    return _layout(fig, title, x_label, "density")
+        peaks.append(f"the {name} peaks at {x_label or 'x'} = {_peak(x, y)}")
+    drawn = (
+        f"Histogram of {len(values):,} draws of {x_label or 'the quantity'}, mean {_n(values.mean())}, "
+        f"sd {_n(values.std())}."
+        if len(values)
+        else f"No draws of {x_label or 'the quantity'} yet."
+    )
+    summary = drawn + (" Over it, " + "; ".join(peaks) + "." if peaks else "")
+    return _summarise(_layout(fig, title, x_label, "density"), summary)
 
 
 def ranked_histograms(
@@ -82,82 +150,128 @@ def ranked_histograms(
     marks: Mapping[str, float] | None = None,
     bins: int = 40,
 ) -> go.Figure:
-    """Overlaid density histograms, one colour per named series, on shared bins.
+    """Overlaid density histograms, one colour and bar pattern per named series, on shared bins.
 
     The draws go into the figure as they are (plotly bins them), so a test can read them
     back by the series' name. Bins are shared so that overlapping series compare bar for bar.
 
-    :param marks: name -> a value drawn as a dashed vertical line in that series' colour.
+    :param marks: name -> a value drawn as a vertical line in that series' colour and dash,
+        labelled with the series' name.
     """
     fig = go.Figure()
     arrays = {name: np.asarray(values).reshape(-1) for name, values in series.items()}
     everything = np.concatenate(list(arrays.values())) if arrays else np.zeros(1)
     low, high = float(everything.min()), float(everything.max())
     size = (high - low) / bins if high > low else 1.0
-    colours = {name: RANK_COLOURS[index % len(RANK_COLOURS)] for index, name in enumerate(arrays)}
+    styles = {name: _style(index) for index, name in enumerate(arrays)}
     for name, values in arrays.items():
+        colour, _, _, pattern = styles[name]
         fig.add_histogram(
             x=values,
             histnorm="probability density",
             xbins=dict(start=low, end=high + size, size=size),
             name=name,
-            marker_color=colours[name],
+            marker=dict(color=colour, pattern=dict(shape=pattern)),
             opacity=0.55,
         )
-    for name, value in (marks or {}).items():
-        fig.add_vline(x=value, line=dict(color=colours.get(name, EXACT_COLOUR), dash="dash", width=2))
+    for index, (name, value) in enumerate((marks or {}).items()):
+        colour, dash = styles[name][:2] if name in styles else (EXACT_COLOUR, "dash")
+        fig.add_vline(
+            x=value,
+            line=dict(color=colour, dash=dash, width=2),
+            # Alternate the labels' sides so that close marks stay readable.
+            annotation_text=name,
+            annotation_position="top right" if index % 2 == 0 else "top left",
+        )
     fig.update_layout(barmode="overlay", bargap=0)
-    return _layout(fig, title, x_label, "density")
+    parts = [f"{name}: {len(values):,} draws, mean {_n(values.mean())}" for name, values in arrays.items()]
+    summary = f"Overlaid histograms of {x_label}, {len(arrays)} series: " + "; ".join(parts) + "."
+    if marks:
+        summary += " Vertical lines mark " + "; ".join(f"{name} at {_n(value)}" for name, value in marks.items()) + "."
+    return _summarise(_layout(fig, title, x_label, "density"), summary)
 
 
 def trace_plot(draws: np.ndarray, title: str, y_label: str) -> go.Figure:
     """One line per chain of ``draws`` shaped ``(chains, draws)``."""
     fig = go.Figure()
-    for chain, values in enumerate(np.asarray(draws)):
-        fig.add_scatter(
-            y=values,
-            mode="lines",
-            name=f"chain {chain + 1}",
-            line=dict(width=1, color=CHAIN_COLOURS[chain % len(CHAIN_COLOURS)]),
-        )
-    return _layout(fig, title, "iteration", y_label, height=280)
+    chains = np.asarray(draws)
+    for chain, values in enumerate(chains):
+        colour, dash, _, _ = _style(chain)
+        fig.add_scatter(y=values, mode="lines", name=f"chain {chain + 1}", line=dict(width=1, color=colour, dash=dash))
+    per_chain = "; ".join(
+        f"chain {chain + 1} mean {_n(values.mean())}, from {_n(values.min())} to {_n(values.max())}"
+        for chain, values in enumerate(chains)
+        if len(values)
+    )
+    count = chains.shape[1] if chains.ndim == 2 else 0
+    summary = f"The draws of {y_label}, {count:,} iterations in each of {_count(len(chains), 'chain')}: {per_chain}."
+    return _summarise(_layout(fig, title, "iteration", y_label, height=280), summary)
+
+
+def _first_lag_below(values: np.ndarray, level: float = 0.1) -> str:
+    below = np.flatnonzero(np.asarray(values) < level)
+    return (
+        f"falls below {level} at lag {int(below[0])}"
+        if len(below)
+        else f"stays above {level} up to lag {len(values) - 1}"
+    )
 
 
 def autocorrelation_plot(acf: np.ndarray, title: str) -> go.Figure:
     """Autocorrelation by lag, one line per chain of ``acf`` shaped ``(chains, lags)``."""
     fig = go.Figure()
-    for chain, values in enumerate(np.asarray(acf)):
+    rows = np.asarray(acf)
+    for chain, values in enumerate(rows):
+        colour, dash, symbol, _ = _style(chain)
         fig.add_scatter(
             x=np.arange(len(values)),
             y=values,
             mode="lines+markers",
             name=f"chain {chain + 1}",
-            marker=dict(size=4),
-            line=dict(color=CHAIN_COLOURS[chain % len(CHAIN_COLOURS)]),
+            marker=dict(size=5, symbol=symbol),
+            line=dict(color=colour, dash=dash),
         )
     fig.add_hline(y=0, line=dict(color="#999", width=1))
-    return _layout(fig, title, "lag", "autocorrelation", height=280)
+    drops = "; ".join(f"chain {chain + 1} {_first_lag_below(values)}" for chain, values in enumerate(rows))
+    summary = f"Autocorrelation of {_count(len(rows), 'chain')} by lag, up to lag {rows.shape[-1] - 1}. {drops}."
+    return _summarise(_layout(fig, title, "lag", "autocorrelation", height=280), summary)
 
 
 def loss_curve(losses: Sequence[float], title: str = "SVI loss (negative ELBO)") -> go.Figure:
+    values = np.asarray(losses, dtype=float)
     fig = go.Figure()
-    fig.add_scatter(y=np.asarray(losses), mode="lines", name="loss", line=dict(color="#4c78a8"))
-    return _layout(fig, title, "step", "loss", height=300)
+    fig.add_scatter(y=values, mode="lines", name="loss", line=dict(color="#4c78a8"))
+    if len(values):
+        lowest = int(np.argmin(values))
+        summary = (
+            f"Loss over {len(values):,} steps: from {_n(values[0])} to {_n(values[-1])}, "
+            f"lowest {_n(values[lowest])} at step {lowest}."
+        )
+    else:
+        summary = "No loss recorded yet."
+    return _summarise(_layout(fig, title, "step", "loss", height=300), summary)
 
 
 def parameter_paths(paths: Mapping[str, np.ndarray], targets: Mapping[str, float], title: str) -> go.Figure:
-    """Each parameter's value over the steps, with its exact target as a dotted line."""
+    """Each parameter's value over the steps, with its exact target as a labelled dotted line."""
     fig = go.Figure()
+    parts = []
     for index, (name, values) in enumerate(paths.items()):
-        colour = CHAIN_COLOURS[index % len(CHAIN_COLOURS)]
-        fig.add_scatter(y=np.asarray(values), mode="lines", name=name, line=dict(color=colour))
+        colour, dash, _, _ = _style(index)
+        values = np.asarray(values)
+        fig.add_scatter(y=values, mode="lines", name=name, line=dict(color=colour, dash=dash))
+        part = f"{name} ends at {_n(values[-1])}" if len(values) else f"{name} has no steps"
         if name in targets:
             fig.add_hline(
                 y=targets[name],
                 line=dict(color=colour, dash="dot"),
                 annotation_text=f"exact {name} = {targets[name]:.3f}",
             )
-    return _layout(fig, title, "step", "value", height=300)
+            part += f" (exact {_n(targets[name])})"
+        parts.append(part)
+    steps = max((len(np.asarray(v)) for v in paths.values()), default=0)
+    summary = f"{_count(len(parts), 'parameter')} over {steps:,} steps: " + "; ".join(parts) + "."
+    return _summarise(_layout(fig, title, "step", "value", height=300), summary)
 
 
 def split_density_bars(
@@ -174,21 +288,30 @@ def split_density_bars(
     width = edges[1] - edges[0]
     fig = go.Figure()
     for index, (name, values) in enumerate(groups.items()):
+        colour, _, _, pattern = _style(index)
         counts, _ = np.histogram(values, bins=edges)
         fig.add_bar(
             x=(edges[:-1] + edges[1:]) / 2,
             y=counts / max(everything.size, 1) / width,
             width=width,
             name=name,
-            marker_color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)],
+            marker=dict(color=colour, pattern=dict(shape=pattern)),
             opacity=0.6,
         )
     for index, (name, (x, y)) in enumerate(curves.items()):
-        fig.add_scatter(
-            x=x, y=y, mode="lines", name=name, line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)], width=2)
-        )
+        colour, dash, _, _ = _style(index)
+        fig.add_scatter(x=x, y=y, mode="lines", name=name, line=dict(color=colour, width=2, dash=dash))
     fig.update_layout(barmode="stack", bargap=0)
-    return _layout(fig, title, x_label, "density")
+    total = max(everything.size, 1)
+    shares = "; ".join(
+        f"{name} {len(values):,} ({len(values) / total:.0%}), mean {_n(np.mean(values)) if len(values) else 'none'}"
+        for name, values in groups.items()
+    )
+    peaks = "; ".join(f"{name} peaks at {_peak(x, y)}" for name, (x, y) in curves.items())
+    summary = f"Stacked histogram of {everything.size:,} draws of {x_label}, by group: {shares}."
+    if peaks:
+        summary += f" Exact curves: {peaks}."
+    return _summarise(_layout(fig, title, x_label, "density"), summary)
 
 
 def _point_mass(draws: np.ndarray, weights: np.ndarray) -> float | None:
@@ -223,19 +346,21 @@ def weighted_histograms(
     edges = np.histogram_bin_edges(everything, bins=bins, range=(low, high))
     width = edges[1] - edges[0]
     as_probability = bool(points)
+    parts = []
     for index, (name, (draws, weights)) in enumerate(series.items()):
-        colour = CHAIN_COLOURS[index % len(CHAIN_COLOURS)]
+        colour, dash, _, pattern = _style(index)
         if masses[name] is not None:
             fig.add_bar(
                 x=[masses[name]],
                 y=[1.0],
                 width=max(width, (high - low) / 60),
                 name=f"{name}: every draw {masses[name]:.1f}",
-                marker_color=colour,
+                marker=dict(color=colour, pattern=dict(shape=pattern)),
             )
             fig.add_annotation(
                 x=masses[name], y=1.0, text=f"{masses[name]:.1f}: probability 1", showarrow=False, yshift=10
             )
+            parts.append(f"{name}: every draw is {masses[name]:.1f} (probability 1)")
         else:
             mass, _ = np.histogram(draws, bins=edges, weights=weights, density=False)
             fig.add_bar(
@@ -244,17 +369,26 @@ def weighted_histograms(
                 width=width,
                 name=name,
                 opacity=0.55,
-                marker_color=colour,
+                marker=dict(color=colour, pattern=dict(shape=pattern)),
             )
+            total = float(np.sum(weights))
+            mean = float(np.sum(np.asarray(draws) * weights) / total) if total > 0 else float("nan")
+            parts.append(f"{name}: {len(draws):,} weighted draws, mean {_n(mean)}")
         if means and name in means:
-            fig.add_vline(x=means[name], line=dict(color=colour, dash="dash"))
+            fig.add_vline(
+                x=means[name],
+                line=dict(color=colour, dash=dash if dash != "solid" else "dot"),
+                annotation_text=f"mean {means[name]:.1f}",
+                annotation_position="top right" if index % 2 == 0 else "top left",
+            )
     fig.update_layout(barmode="overlay", bargap=0)
     if as_probability:
         # Room for the stems' labels, and for stems at the ends of the range to show whole.
         pad = 0.06 * (high - low)
         fig.update_yaxes(range=[0, 1.2])
         fig.update_xaxes(range=[low - pad, high + pad])
-    return _layout(fig, title, x_label, "probability per bin" if as_probability else "density")
+    summary = f"Overlaid histograms of {x_label}: " + "; ".join(parts) + "."
+    return _summarise(_layout(fig, title, x_label, "probability per bin" if as_probability else "density"), summary)
 
 
 def mixture_density(
@@ -265,7 +399,11 @@ def mixture_density(
     truth: tuple[np.ndarray, float] | None = None,
     title: str = "Density of the fitted mixture",
 ) -> go.Figure:
-    """Each weighted component, their sum, the data as ticks on the axis, and the truth if known."""
+    """Each weighted component, their sum, the data as ticks on the axis, and the truth if known.
+
+    Components differ by dash pattern as well as colour; the mixture is the thick solid line,
+    the truth the dotted one.
+    """
     spread = max(3 * scale, 1e-6)
     grid = np.linspace(min(data.min(), locs.min()) - spread, max(data.max(), locs.max()) + spread, 500)
     fig = go.Figure()
@@ -273,14 +411,12 @@ def mixture_density(
     for index, (weight, loc) in enumerate(zip(weights, locs, strict=True)):
         density = weight * np.exp(-0.5 * ((grid - loc) / scale) ** 2) / (scale * np.sqrt(2 * np.pi))
         total += density
+        colour, _, _, _ = _style(index)
+        dash = COMPONENT_DASHES[index % len(COMPONENT_DASHES)]
         fig.add_scatter(
-            x=grid,
-            y=density,
-            mode="lines",
-            name=f"component {index + 1}",
-            line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)] if index < 4 else None),
+            x=grid, y=density, mode="lines", name=f"component {index + 1}", line=dict(color=colour, dash=dash)
         )
-    fig.add_scatter(x=grid, y=total, mode="lines", name="mixture", line=dict(color=EXACT_COLOUR, dash="dash"))
+    fig.add_scatter(x=grid, y=total, mode="lines", name="mixture", line=dict(color=EXACT_COLOUR, width=3))
     if truth is not None:
         true_locs, true_scale = truth
         true_density = sum(
@@ -302,7 +438,15 @@ def mixture_density(
         name="data",
         marker=dict(symbol="line-ns-open", size=14, color="#333"),
     )
-    return _layout(fig, title, "x", "probability density", height=380)
+    components = "; ".join(
+        f"component {index + 1} weight {_n(weight)} at {_n(loc)}"
+        for index, (weight, loc) in enumerate(zip(weights, locs, strict=True))
+    )
+    summary = (
+        f"A mixture of {len(locs)} normal components with shared scale {_n(scale)}, over {len(data):,} data points: "
+        f"{components}. The mixture's density peaks at x = {_peak(grid, total)}."
+    )
+    return _summarise(_layout(fig, title, "x", "probability density", height=380), summary)
 
 
 # What each kind of start is chosen by (ppl_models/gmm_starts.py), as the chart names it.
@@ -316,26 +460,40 @@ START_SCORES = {
 
 
 def start_scores_plot(scores: np.ndarray, chosen: int, start: str) -> go.Figure:
-    """What every start was scored by, the chosen (lowest) one marked."""
+    """What every start was scored by, the chosen (lowest) one marked by a larger star."""
     name, title = START_SCORES[start]
+    values = np.asarray(scores, dtype=float)
     fig = go.Figure()
-    fig.add_scatter(x=np.arange(len(scores)), y=scores, mode="markers", name=name, marker=dict(color="#4c78a8", size=6))
+    fig.add_scatter(x=np.arange(len(values)), y=values, mode="markers", name=name, marker=dict(color="#4c78a8", size=6))
     fig.add_scatter(
         x=[chosen],
-        y=[scores[chosen]],
+        y=[values[chosen]],
         mode="markers",
         name="chosen",
         marker=dict(color="#d62728", size=14, symbol="star"),
     )
-    return _layout(fig, title, "initialisation", name, height=300)
+    summary = (
+        f"The {name} of each of {len(values):,} initialisations, from {_n(values.min())} to {_n(values.max())}; "
+        f"the chosen one, #{chosen}, scores {_n(values[chosen])}."
+    )
+    return _summarise(_layout(fig, title, "initialisation", name, height=300), summary)
 
 
 def gradient_norms_plot(norms: Mapping[str, np.ndarray]) -> go.Figure:
     """Each parameter's gradient norm over the steps, on a log scale (the lecture's hooks)."""
     fig = go.Figure()
+    parts = []
     for index, (name, values) in enumerate(norms.items()):
-        fig.add_scatter(
-            y=np.asarray(values), mode="lines", name=name, line=dict(color=CHAIN_COLOURS[index % len(CHAIN_COLOURS)])
-        )
+        colour, dash, _, _ = _style(index)
+        values = np.asarray(values)
+        fig.add_scatter(y=values, mode="lines", name=name, line=dict(color=colour, dash=dash))
+        if len(values):
+            parts.append(f"{name} from {_n(values[0])} to {_n(values[-1])}")
     fig.update_yaxes(type="log")
-    return _layout(fig, "Gradient norm per parameter", "step", "gradient norm", height=300)
+    steps = max((len(np.asarray(v)) for v in norms.values()), default=0)
+    summary = (
+        f"Gradient norm of {_count(len(norms), 'parameter')} over {steps:,} steps, on a log scale: "
+        + "; ".join(parts)
+        + "."
+    )
+    return _summarise(_layout(fig, "Gradient norm per parameter", "step", "gradient norm", height=300), summary)

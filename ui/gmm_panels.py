@@ -12,6 +12,7 @@ from ppl_models.engine.mcmc import McmcResult
 from ppl_models.gmm import GmmFit
 from ppl_models.gmm_health import FitSummary
 from ui import charts, panels
+from ui.chart_view import chart
 from ui.gmm_controls import controls_for
 from ui.numbers import decimal_text
 from ui.text import escape
@@ -69,11 +70,11 @@ def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
     view = gmm_posterior.label_free(run)
     panels.advice(view.advice)
     (st.warning if view.switching.detected else st.info)("\n\n".join(view.notes))
-    st.subheader("The posterior without labels")
+    st.header("The posterior without labels")
     ranks = [gmm_posterior.rank_name(rank, k) for rank in range(k)]
     by_location = np.argsort(fit.locs)
     draws = view.sorted_draws
-    st.plotly_chart(
+    chart(
         charts.ranked_histograms(
             {rank: draws[f"locs[{r}]"] for r, rank in enumerate(ranks)},
             "Locations, sorted in each draw",
@@ -82,7 +83,7 @@ def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
         )
     )
     weight_col, scale_col = st.columns(2)
-    weight_col.plotly_chart(
+    chart(
         charts.ranked_histograms(
             {rank: draws[f"weights[{r}]"] for r, rank in enumerate(ranks)},
             "Weights, in the order of the locations",
@@ -90,10 +91,12 @@ def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
             marks=dict(zip(ranks, fit.weights[by_location], strict=True)),
             # Weights live on [0, 1]: finer bins than this show sampling noise, not shape.
             bins=20,
-        )
+        ),
+        weight_col,
     )
-    scale_col.plotly_chart(
-        charts.ranked_histograms({"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale})
+    chart(
+        charts.ranked_histograms({"scale": draws["scale"]}, "The shared scale", "scale", marks={"scale": fit.scale}),
+        scale_col,
     )
     summary = panels.summary_frame(view.summaries)
     panels.table(summary, width="stretch")
@@ -101,9 +104,9 @@ def label_free_posterior(run: McmcResult, fit: GmmFit, k: int) -> None:
         "Every draw's components put in order of location, each keeping its own weight: the lowest "
         "location means the same in every chain and every mode. Dashed lines: the MAP fit above."
     )
-    st.subheader("Per label, as sampled")
+    st.header("Per label, as sampled")
     trace_cols = st.columns(2)
     for i in range(k):
         name = f"locs[{i}]"
-        trace_cols[i % 2].plotly_chart(charts.trace_plot(run.draws[name], f"Trace of {name}, per chain", name))
+        chart(charts.trace_plot(run.draws[name], f"Trace of {name}, per chain", name), trace_cols[i % 2])
     panels.diagnostics_table(run.summaries, run.chains, run.wall_time_s)

@@ -10,7 +10,7 @@ from ppl_models.engine import mcmc, svi
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
 from ui.controls import SEED, Choice, Control, Slider, Toggle, build, render
-from ui.panels import device_preference
+from ui.panels import GLOSSARY, device_preference
 
 # Fills McmcSettings.kernel, unless it says svi: that picks SviSettings instead.
 ALGO = Choice.for_field(
@@ -42,7 +42,7 @@ MCMC_CONTROLS: list[Control] = [
         min=0,
         max=mcmc.MAX_WARMUP,
         step=10,
-        help="Draws thrown away while the sampler adapts its step size. The lecture used 50: often too few.",
+        help=GLOSSARY["warmup"] + " The lecture used 50: often too few.",
         number_box=True,
     ),
     Slider.for_field(
@@ -53,7 +53,8 @@ MCMC_CONTROLS: list[Control] = [
         min=1,
         max=mcmc.MAX_CHAINS,
         step=1,
-        help="Independent chains, run one after another. With 2 or more, R-hat compares them.",
+        help="Independent chains, run one after another. With 2 or more, R-hat compares them. R-hat: "
+        + GLOSSARY["R-hat"],
     ),
     Slider.for_field(
         McmcSettings,
@@ -62,7 +63,7 @@ MCMC_CONTROLS: list[Control] = [
         min=0.01,
         max=3.0,
         step=0.01,
-        help="Leapfrog step size (the starting value when adaptation is on).",
+        help=GLOSSARY["step size"] + " With adaptation on, this is where the tuning starts.",
         number_box=True,
     ),
     Slider.for_field(
@@ -72,7 +73,7 @@ MCMC_CONTROLS: list[Control] = [
         min=1,
         max=mcmc.MAX_NUM_STEPS,
         step=1,
-        help="Leapfrog steps per HMC iteration; ignored by NUTS, which picks its own.",
+        help=GLOSSARY["leapfrog steps"] + " This sets HMC's number; NUTS ignores it.",
         number_box=True,
     ),
     Toggle.for_field(
@@ -80,7 +81,8 @@ MCMC_CONTROLS: list[Control] = [
         "adapt_step_size",
         key="adapt",
         label="Adapt step size during warmup",
-        help="Pyro's default: during warmup the step size is tuned towards an acceptance rate of 0.8, "
+        help="Pyro's default: during warmup the step size is tuned towards an acceptance rate (the share of "
+        "proposals accepted) of 0.8, "
         "so where it ends depends on the warmup and the seed (the diagnostics table shows it). "
         "Off: the step size is used as given.",
     ),

@@ -14,6 +14,7 @@ from ppl_models.engine.graphs import model_graph
 from ppl_models.engine.mcmc import McmcResult
 from ppl_models.engine.svi import SviResult
 from ui import charts
+from ui.chart_view import chart
 from ui.numbers import NUMBER_FORMAT, decimal_text
 from ui.runs import cached_run
 from ui.text import escape
@@ -64,11 +65,12 @@ def exact_metrics(values: Mapping[str, float], digits: int = 3) -> None:
 def mcmc_diagnostics(run: McmcResult, csv_name: str) -> None:
     """Per-quantity trace and autocorrelation plots, the diagnostics table, a CSV download."""
     device_note(run)
-    st.subheader("Diagnostics")
+    st.header("Diagnostics")
+    glossary(SAMPLER_TERMS)
     for name, draws in run.draws.items():
         trace_col, acf_col = st.columns(2)
-        trace_col.plotly_chart(charts.trace_plot(draws, f"Trace of {name}, per chain", name))
-        acf_col.plotly_chart(charts.autocorrelation_plot(run.autocorrelation[name], f"Autocorrelation of {name}"))
+        chart(charts.trace_plot(draws, f"Trace of {name}, per chain", name), trace_col)
+        chart(charts.autocorrelation_plot(run.autocorrelation[name], f"Autocorrelation of {name}"), acf_col)
     diagnostics_table(run.summaries, run.chains, run.wall_time_s)
     st.download_button("Download the samples (CSV)", samples_csv(run.draws), csv_name, "text/csv")
 
@@ -76,10 +78,10 @@ def mcmc_diagnostics(run: McmcResult, csv_name: str) -> None:
 def svi_convergence(run: SviResult, exact_params: dict[str, float]) -> None:
     """The loss curve and each guide parameter's path toward its exact value."""
     device_note(run)
-    st.subheader("How SVI converged")
+    st.header("How SVI converged")
     loss_col, path_col = st.columns(2)
-    loss_col.plotly_chart(charts.loss_curve(run.losses))
-    path_col.plotly_chart(charts.parameter_paths(run.trajectories, exact_params, "Guide parameters vs exact posterior"))
+    chart(charts.loss_curve(run.losses), loss_col)
+    chart(charts.parameter_paths(run.trajectories, exact_params, "Guide parameters vs exact posterior"), path_col)
     st.caption(f"{run.settings.num_steps} steps in {run.wall_time_s:.2f} s.")
 
 
@@ -89,15 +91,20 @@ def advice(items: Sequence[Advice]) -> None:
         return
     lines = "\n".join(f"- **{item.problem}** {item.fix}" for item in items)
     st.error("**Don't trust this posterior yet.**\n\n" + lines)
+    # The advice is often the first place a page uses the jargon.
+    glossary(terms_in(lines), "What these words mean")
 
 
-# What each column of the diagnostics tables means, shown where the word appears (its header's tooltip).
+# Every word of MCMC jargon the pages show, in plain words: the diagnostics tables' header
+# tooltips (column_help), the sidebar's help texts and the "What these numbers mean"
+# expanders (glossary) all read it, so a term means the same wherever it appears.
 GLOSSARY = {
     "mean": "The average of the draws: the Monte Carlo estimate of the posterior mean.",
     "sd": "The standard deviation of the draws: how wide the posterior is.",
     "90% HPDI": "Highest posterior density interval: the narrowest range holding 90% of the draws.",
-    "ESS": "Effective sample size: how many independent draws the correlated chain is worth. "
-    "Under 100, the mean and sd are not yet reliable.",
+    "ESS": "Effective sample size: how many independent, equally weighted draws the draws at hand are worth "
+    "(correlated MCMC draws, or unequally weighted ones, are worth fewer). Under 100, the mean and sd are "
+    "not yet reliable.",
     "R-hat": "Compares the chains with each other: near 1.00 when they agree, above 1.05 when at "
     "least one has not found the same posterior. Needs two or more chains.",
     "MCSE": "Monte Carlo standard error of the mean: sd / sqrt(ESS), how far the estimated mean "
@@ -106,10 +113,55 @@ GLOSSARY = {
     "far lower means the step is too large for the posterior.",
     "divergences": "Trajectories whose energy error blew up, so the sampler could not follow the "
     "posterior there; any divergence is a warning.",
-    "step size": "The leapfrog integrator's time step, as adapted in warmup.",
-    "leapfrog steps": "How many integrator steps make one trajectory: fixed for HMC, chosen by the "
-    "U-turn rule for NUTS.",
+    "step size": "How far the sampler moves in one leapfrog step. Too large and it overshoots (few "
+    "proposals accepted, divergences); too small and it crawls. Tuned during warmup unless that is off.",
+    "leapfrog steps": "HMC proposes a draw by simulating a ball rolling over the posterior in small "
+    "steps, the leapfrog steps: fixed in number for HMC, chosen by the U-turn rule for NUTS.",
+    "warmup": "The first iterations of each chain, thrown away: the sampler uses them to find the "
+    "posterior and tune its step size.",
 }
+# The diagnostics a sampler's run shows, in the order a reader meets them.
+SAMPLER_TERMS = (
+    "ESS",
+    "R-hat",
+    "MCSE",
+    "90% HPDI",
+    "acceptance rate",
+    "divergences",
+    "step size",
+    "leapfrog steps",
+    "warmup",
+)
+# How each term can be written in running text (advice, notes), lower case.
+_SPELLINGS = {
+    "ESS": ("ess", "effective sample size", "effective draws"),
+    "R-hat": ("r-hat",),
+    "MCSE": ("mcse", "monte carlo standard error"),
+    "90% HPDI": ("hpdi",),
+    "acceptance rate": ("acceptance rate",),
+    "divergences": ("divergen",),
+    "step size": ("step size", "smaller step"),
+    "leapfrog steps": ("leapfrog",),
+    "warmup": ("warmup",),
+}
+
+
+def terms_in(text: str) -> tuple[str, ...]:
+    """The glossary terms that ``text`` uses, in glossary order."""
+    lower = text.lower()
+    return tuple(term for term, spellings in _SPELLINGS.items() if any(s in lower for s in spellings))
+
+
+def glossary(terms: Sequence[str], label: str = "What these numbers mean") -> None:
+    """A collapsed expander with each term's meaning, for the reader who meets it here first.
+
+    Tooltips alone are not enough: a table header's tooltip needs a mouse, and nothing says it
+    is there.
+    """
+    if not terms:
+        return
+    with st.expander(label):
+        st.markdown("\n".join(f"- **{term}**: {GLOSSARY[term]}" for term in terms))
 
 
 def table_columns(frame: pd.DataFrame) -> dict:
@@ -209,7 +261,7 @@ def graph_key(model, observations: tuple[tuple[str, float], ...]) -> tuple:
 
 def model_section(code: str, model, model_args: tuple, observations: tuple[tuple[str, float], ...]) -> None:
     """The model's graph (from ``pyro.render_model``) and Pyro code for this setting."""
-    st.subheader("The model")
+    st.header("The model")
     graph = cached_run(
         model_graph,
         model,
@@ -223,7 +275,7 @@ def model_section(code: str, model, model_args: tuple, observations: tuple[tuple
         if graph.ok:
             st.graphviz_chart(graph.result)
             st.caption(
-                "Drawn by pyro.render_model; shaded nodes are observed."
+                "Drawn by pyro.render_model; observed nodes are shaded and say (observed)."
                 if observations
                 else "Drawn by pyro.render_model from one run of the model. Nothing is observed here, so no node "
                 "is shaded."

@@ -23,6 +23,7 @@ from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress
 from ppl_models.engine.runtime.workers import WorkerPool
 from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
+from ui.chart_view import chart
 from ui.numbers import age_text
 from ui.run_cache import SHARED, CachedValue
 from ui.text import escape
@@ -104,7 +105,7 @@ class LiveSlot:
 
     def show(self, figure) -> None:
         self._frames += 1
-        self._slot.plotly_chart(figure, key=f"{self._name}-frame-{self._frames}")
+        chart(figure, self._slot, key=f"{self._name}-frame-{self._frames}")
 
     def clear(self) -> None:
         self._slot.empty()

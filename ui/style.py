@@ -4,6 +4,7 @@ from ``app.py``. Each rule is here because a setting of Streamlit or plotly coul
 
 import streamlit as st
 
+from ui.chart_view import SR_ONLY
 from ui.link_notes import NOTES_KEY
 
 # Plotly, under Streamlit's chart theme, draws tick labels and axis titles in a faded grey
@@ -36,10 +37,19 @@ _EMPTY_NOTES = f"""
 [data-testid="stLayoutWrapper"]:has(> .st-key-{NOTES_KEY}):not(:has([data-testid="stAlert"])) {{ display: none; }}
 """
 
+# The usual visually-hidden rule for the charts' spoken summaries (ui/chart_view.py), and
+# their element container taken out of the column's flow, so a hidden summary adds no gap
+# above its chart. display:none would hide it from screen readers too.
+_SPOKEN_ONLY = f"""
+.{SR_ONLY} {{ position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px; overflow: hidden;
+  clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }}
+[data-testid="stElementContainer"]:has(.{SR_ONLY}) {{ position: absolute; }}
+"""
+
 
 def apply_page_style() -> None:
     # A <style>-only st.html goes to Streamlit's event container: it takes no room on the page.
-    st.html(f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}</style>")
+    st.html(f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}{_SPOKEN_ONLY}</style>")
 
 
 def title(text: str) -> None:

@@ -30,7 +30,21 @@ def model_graph(
     with run_context(model, seed=0, device="cpu", model_args=model_args, observations=observations) as run:
         graph = pyro.render_model(run.model, model_args=run.args, render_distributions=True)
         trace = pyro.poutine.trace(run.model).get_trace(*run.args)
-    return _name_transformed_sites(graph.source, trace)
+    observed = [name for name, _ in (observations.items() if isinstance(observations, Mapping) else observations)]
+    return _say_observed(_name_transformed_sites(graph.source, trace), observed)
+
+
+def _say_observed(source: str, observed: list[str]) -> str:
+    """An observed node says "(observed)" under its name: grey shading alone is lost on a
+    reader who cannot tell the greys apart, or on a screen reader reading the graph's text."""
+    for name in observed:
+        source = re.sub(
+            rf"^(\s*{re.escape(name)} \[label=)(?:{re.escape(name)}|\"{re.escape(name)}\") ",
+            rf'\g<1>"{name}\\n(observed)" ',
+            source,
+            flags=re.MULTILINE,
+        )
+    return source
 
 
 def _name_transformed_sites(source: str, trace) -> str:

@@ -1,0 +1,187 @@
+"""The chart builders' promises to readers who cannot see the chart as drawn (issue 16, point 11):
+a summary with the key numbers in every figure, and series told apart by more than colour."""
+
+import inspect
+import re
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+
+from tests.conftest import ROOT
+from ui import charts
+from ui.chart_view import spoken_summary
+
+GRID = np.linspace(0.0, 20.0, 201)
+
+
+def _bump(at: float) -> np.ndarray:
+    return np.exp(-0.5 * (GRID - at) ** 2)
+
+
+# Each builder with data whose key numbers are known, and the phrases its summary must hold.
+CASES = {
+    "density_histogram": (
+        lambda: charts.density_histogram(
+            np.array([12.0, 13.0, 14.0, 13.0]),
+            {"exact posterior": (GRID, _bump(12.5)), "prior": (GRID, _bump(10.0))},
+            "P(weight | measurement = 14)",
+            "weight",
+        ),
+        ["4 draws of weight", "mean 13", "exact posterior peaks at weight = 12.5", "prior peaks at weight = 10"],
+    ),
+    "ranked_histograms": (
+        lambda: charts.ranked_histograms(
+            {"lowest location": np.array([0.0, 1.0, 2.0]), "highest location": np.array([10.0, 11.0])},
+            "Locations",
+            "location",
+            marks={"lowest location": 0.5, "highest location": 10.98},
+        ),
+        ["lowest location: 3 draws, mean 1", "highest location: 2 draws, mean 10.5", "highest location at 11"],
+    ),
+    "trace_plot": (
+        lambda: charts.trace_plot(np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]), "Trace of weight", "weight"),
+        ["3 iterations in each of 2 chains", "chain 1 mean 2, from 1 to 3", "chain 2 mean 5, from 4 to 6"],
+    ),
+    "autocorrelation_plot": (
+        lambda: charts.autocorrelation_plot(np.array([[1.0, 0.5, 0.05, 0.0], [1.0, 0.8, 0.6, 0.4]]), "ACF"),
+        ["2 chains", "up to lag 3", "chain 1 falls below 0.1 at lag 2", "chain 2 stays above 0.1 up to lag 3"],
+    ),
+    "loss_curve": (
+        lambda: charts.loss_curve([9.0, 4.0, 2.5, 3.0]),
+        ["4 steps", "from 9 to 3", "lowest 2.5 at step 2"],
+    ),
+    "parameter_paths": (
+        lambda: charts.parameter_paths(
+            {"weight_loc": np.array([10.0, 12.0, 12.5]), "weight_scale": np.array([1.0, 0.7, 0.61])},
+            {"weight_loc": 12.56, "weight_scale": 0.6},
+            "Guide parameters",
+        ),
+        ["2 parameters over 3 steps", "weight_loc ends at 12.5 (exact 12.6)", "weight_scale ends at 0.61 (exact 0.6)"],
+    ),
+    "split_density_bars": (
+        lambda: charts.split_density_bars(
+            {"cloudy": np.array([50.0, 55.0, 60.0]), "sunny": np.array([70.0] * 7)},
+            {"exact, cloudy share": (GRID * 5, _bump(11.0)), "exact, sunny share": (GRID * 5, _bump(15.0))},
+            "Temperature",
+            "temp (°F)",
+        ),
+        ["10 draws of temp (°F)", "cloudy 3 (30%), mean 55", "sunny 7 (70%), mean 70", "sunny share peaks at 75"],
+    ),
+    "weighted_histograms": (
+        lambda: charts.weighted_histograms(
+            {
+                "sales | temp = 78": (np.array([40.0, 60.0]), np.array([1.0, 3.0])),
+                "had it been 90°": (np.array([198.0, 198.0]), np.array([0.5, 0.5])),
+            },
+            "Seeing",
+            "ice_cream",
+        ),
+        ["sales | temp = 78: 2 weighted draws, mean 55", "had it been 90°: every draw is 198.0 (probability 1)"],
+    ),
+    "mixture_density": (
+        lambda: charts.mixture_density(
+            np.array([0.0, 1.0, 10.0, 11.0, 12.0]), np.array([0.375, 0.625]), np.array([0.5, 10.98]), 0.651
+        ),
+        [
+            "2 normal components",
+            "shared scale 0.651",
+            "5 data points",
+            "component 1 weight 0.375 at 0.5",
+            "component 2 weight 0.625 at 11",
+            "peaks at x = 11",
+        ],
+    ),
+    "start_scores_plot": (
+        lambda: charts.start_scores_plot(np.array([30.0, 12.5, 41.0]), 1, "lecture"),
+        ["initial loss of each of 3 initialisations", "from 12.5 to 41", "#1, scores 12.5"],
+    ),
+    "gradient_norms_plot": (
+        lambda: charts.gradient_norms_plot({"AutoDelta.locs": np.array([5.0, 0.5, 0.002])}),
+        ["1 parameter over 3 steps", "AutoDelta.locs from 5 to 0.002"],
+    ),
+}
+
+
+def _builders() -> set[str]:
+    return {
+        name
+        for name, function in inspect.getmembers(charts, inspect.isfunction)
+        if function.__module__ == charts.__name__
+        and not name.startswith("_")
+        and inspect.signature(function).return_annotation in (go.Figure, "go.Figure")
+    }
+
+
+def test_every_builder_is_checked_here():
+    assert _builders() == set(CASES)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_every_builder_writes_a_summary_with_its_key_numbers(name):
+    build, phrases = CASES[name]
+    figure = build()
+    summary = charts.summary_of(figure)
+    assert summary and len(summary) < 600
+    for phrase in phrases:
+        assert phrase in summary, (phrase, summary)
+    # The summary travels in the figure's JSON, as the page sends it to the browser.
+    assert charts.summary_of(figure.to_plotly_json()) == summary
+    assert spoken_summary(figure).startswith(f"Chart: {figure.layout.title.text}. ")
+
+
+def test_an_empty_loss_says_so():
+    assert charts.summary_of(charts.loss_curve([])) == "No loss recorded yet."
+
+
+def _look(trace) -> tuple:
+    """What tells a trace apart other than its colour: dash, marker symbol, bar pattern, trace kind."""
+    line = getattr(trace, "line", None)
+    marker = getattr(trace, "marker", None)
+    pattern = getattr(marker, "pattern", None) if marker is not None else None
+    return (
+        trace.type,
+        getattr(line, "dash", None) if line is not None else None,
+        getattr(line, "width", None) if line is not None else None,
+        getattr(marker, "symbol", None) if marker is not None and trace.type == "scatter" else None,
+        getattr(pattern, "shape", None) if pattern is not None else None,
+    )
+
+
+@pytest.mark.parametrize(
+    "figure",
+    [
+        charts.trace_plot(np.zeros((4, 5)), "t", "x"),
+        charts.autocorrelation_plot(np.ones((4, 5)), "a"),
+        charts.ranked_histograms({f"s{i}": np.arange(5.0) + i for i in range(6)}, "r", "x"),
+        charts.mixture_density(np.arange(6.0), np.full(6, 1 / 6), np.arange(6.0), 0.5, (np.arange(6.0), 0.5)),
+        charts.split_density_bars(
+            {"cloudy": np.arange(5.0), "sunny": np.arange(5.0) + 3},
+            {"exact, cloudy share": (GRID, _bump(2)), "exact, sunny share": (GRID, _bump(5))},
+            "s",
+            "x",
+        ),
+        charts.weighted_histograms(
+            {"a": (np.arange(5.0), np.ones(5)), "b": (np.arange(5.0) + 1, np.ones(5))}, "w", "x"
+        ),
+        charts.parameter_paths({"p": np.arange(3.0), "q": np.arange(3.0)}, {}, "p"),
+        charts.gradient_norms_plot({"p": np.ones(3), "q": np.ones(3)}),
+    ],
+    ids=["trace", "acf", "ranked", "mixture", "split", "weighted", "paths", "gradients"],
+)
+def test_series_differ_in_more_than_colour_and_each_has_a_legend_name(figure):
+    names = [trace.name for trace in figure.data]
+    assert all(names) and len(set(names)) == len(names)
+    looks = [_look(trace) for trace in figure.data]
+    assert len(set(looks)) == len(looks), list(zip(names, looks, strict=True))
+
+
+def test_every_plotly_chart_goes_through_the_one_chart_function():
+    """So every chart on the page has its summary for screen readers."""
+    callers = [
+        path.relative_to(ROOT).as_posix()
+        for folder in ("ui", "pages")
+        for path in (ROOT / folder).glob("*.py")
+        if re.search(r"\.plotly_chart\(", path.read_text())
+    ]
+    assert callers == ["ui/chart_view.py"]
