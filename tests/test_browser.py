@@ -202,15 +202,24 @@ def visible_buttons(page, label: str):
     return page.locator("button:visible", has_text=re.compile(f"^{re.escape(label)}$"))
 
 
+def live_buttons(page, label: str):
+    """Visible buttons of the current script run: a rerun greys out the last run's elements
+    (``data-stale``) for the moment until it replaces them, and a loaded machine stretches it."""
+    return page.locator(
+        ':is([data-testid="stElementContainer"], .stElementContainer):not([data-stale="true"]) button:visible',
+        has_text=re.compile(f"^{re.escape(label)}$"),
+    ).or_(page.locator("header button:visible", has_text=re.compile(f"^{re.escape(label)}$")))
+
+
 def one_stop_button_throughout_a_run(page, seconds: float) -> None:
     """Exactly one Stop in view while the run computes: ours, not also Streamlit's header one."""
     stop = page.locator('[class*="st-key-stop-infer_weight-"] button:visible').first
     stop.wait_for(timeout=60_000)
     deadline = time.perf_counter() + seconds
     while time.perf_counter() < deadline:
-        assert visible_buttons(page, "Stop").count() == 1
-        # A stale Run again from the stopped run would sit beside it: it is replaced instead.
-        assert visible_buttons(page, "Run again").count() == 0
+        assert live_buttons(page, "Stop").count() == 1
+        # A Run again left from the stopped run would sit beside it: it is replaced instead.
+        assert live_buttons(page, "Run again").count() == 0
         page.wait_for_timeout(200)
 
 
