@@ -75,3 +75,52 @@ def test_the_key_number_is_on_the_projector_s_first_screen(browser, server_url, 
         assert box["y"] >= 0 and box["y"] + box["height"] <= SIZES["projector"][1], f"the key number is at {box}"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize(
+    ("path", "keys"),
+    [
+        ("scale?measurement=abc&samples=99999", ("measurement=abc", "samples=99999")),
+        ("causal?temp=abc&n=5", ("temp=abc", "n=5")),
+    ],
+)
+def test_on_a_phone_each_link_note_is_on_the_first_screen_once(browser, server_url, path, keys):
+    # The sidebar, where the controls are, starts closed on a phone: the note must not be there.
+    context, page = open_at(browser, f"{server_url}/{path}", SIZES["phone"])
+    try:
+        screenshot(page, f"phone-link-note-{path.split('?')[0]}")
+        notes = page.locator('[data-testid="stMain"] [data-testid="stAlert"]').filter(
+            has_text="Some values in the link were ignored"
+        )
+        assert notes.count() == 1
+        box = notes.first.bounding_box()
+        assert box["y"] >= 0 and box["y"] < SIZES["phone"][1] / 2, f"the note is at {box}"
+        text = notes.first.inner_text()
+        for key in keys:
+            assert text.count(key) == 1, text
+    finally:
+        context.close()
+
+
+def test_on_a_phone_the_sidebar_opens_over_the_chart_and_closes_again(browser, server_url):
+    context, page = open_at(browser, f"{server_url}/scale", SIZES["phone"])
+    try:
+        chart = page.locator('[data-testid="stMain"] .js-plotly-plot').first
+        page.get_by_test_id("stExpandSidebarButton").click()
+        slider = page.get_by_role("slider", name="Observed measurement")
+        slider.wait_for(state="visible")
+        slider.focus()
+        page.keyboard.press("ArrowRight")
+        wait_idle(page)
+        screenshot(page, "phone-sidebar-open")
+        page.get_by_test_id("stSidebarCollapseButton").locator("button").click()
+        page.wait_for_timeout(800)
+        # Closed, the sidebar slides off the left edge (it stays in the page, out of sight).
+        sidebar = page.get_by_test_id("stSidebar").bounding_box()
+        assert sidebar["x"] + sidebar["width"] <= 1, f"the sidebar still covers the page: {sidebar}"
+        chart.scroll_into_view_if_needed()
+        box = chart.bounding_box()
+        assert box["x"] >= 0 and box["x"] + box["width"] <= SIZES["phone"][0] + 1
+        screenshot(page, "phone-sidebar-closed")
+    finally:
+        context.close()
