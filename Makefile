@@ -42,5 +42,6 @@ bench: install-dev
 	$(BIN)/python -m bench.scale_speed
 	$(BIN)/python -m bench.weather_speed
 	$(BIN)/python -m bench.gmm_speed
+	$(BIN)/python -m bench.open_world_speed
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.memory

@@ -20,6 +20,10 @@ def open_page(page: str, **query: str) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     for key, value in query.items():
         app.query_params[key] = value
+    if page.replace("_", "-") != page:
+        # st.Page keys a page by its address (open-world), not its file (open_world); AppTest
+        # maps a file to it only once a run has registered the navigation.
+        app.run()
     app.switch_page(f"pages/{page}.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]

@@ -21,6 +21,18 @@ def _bump(at: float) -> np.ndarray:
 
 # Each builder with data whose key numbers are known, and the phrases its summary must hold.
 CASES = {
+    "probability_bars": (
+        lambda: charts.probability_bars(
+            np.arange(4), np.array([0.1, 0.5, 0.3, 0.1]), np.array([0.12, 0.48, 0.3, 0.1]), "P(X | end)", "X"
+        ),
+        ["for X from 0 to 3", "highest at X = 1 (0.48)", "the estimate is 0.5"],
+    ),
+    "paths_plot": (
+        lambda: charts.paths_plot(
+            [np.array([0.0, 1.0]), np.array([0.5]), np.array([0.0, 1.0, 2.0, 1.5])], "Walks", "Y"
+        ),
+        ["3 walks", "from 1 to 4 values long"],
+    ),
     "density_histogram": (
         lambda: charts.density_histogram(
             np.array([12.0, 13.0, 14.0, 13.0]),

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from ppl_models import causal, gmm, scale, shapes, shapes_settings, weather
+from ppl_models import causal, gmm, open_world, scale, shapes, shapes_settings, weather
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
 
@@ -104,3 +104,29 @@ def test_the_causal_code_prints_the_page_s_four_answers(tmp_path, question):
     shown = [float(line.rsplit("=", 1)[1]) for line in printed.splitlines() if line.startswith("E[sales")]
     expected = [page.conditioned, page.intervened, page.weather_intervened, page.counterfactual]
     assert shown == [round(answer.mean, 2) for answer in expected]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        open_world.OpenWorldSettings(rate=6.5, end=-2.4),
+        open_world.OpenWorldSettings(model="branch", p=0.35, end=0.8),
+    ],
+    ids=["walk", "branch"],
+)
+def test_the_open_world_code_prints_the_page_s_answers(tmp_path, settings):
+    draws, seed = 8_000, 5
+    printed = run_script(open_world.explore_code(settings, draws, seed), tmp_path)
+    page = open_world.explore(settings, draws, seed)
+    if settings.model == "walk":
+        posterior = page.walk_posterior
+        assert f"E[X | end = {settings.end:g}] = {round(posterior.mean.value, 3)}" in printed
+        assert f"effective sample size = {round(posterior.ess)}" in printed
+        for k, share in enumerate(posterior.estimate):
+            if share >= 0.001:
+                assert f"P(X = {k} | end) = {share:.3f}" in printed
+    else:
+        answers = page.branch.answers
+        assert f"P(X = 1 | a Y was made, Y = y) = {round(answers['Y was made, = y'].value, 3)}" in printed
+        assert f"P(X = 1 | no Y was made) = {round(answers['no Y was made'].value, 3)}" in printed
+        assert f"P(X = 1 | Y = y, its existence ignored) = {round(answers['Y only'].value, 3)}" in printed

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ppl_models import causal, gmm, scale, weather
+from ppl_models import causal, gmm, open_world, scale, weather
 from ppl_models.engine import mcmc
 
 
@@ -45,6 +45,15 @@ class Lecture:
 # interventions and counterfactuals, which build on all of them (tests/test_catalog.py).
 CATALOG: tuple[Lecture, ...] = (
     Lecture("pages/home.py", "Home", ":material/home:", ""),
+    Lecture(
+        "pages/open_world.py",
+        "Open-world programs",
+        ":material/alt_route:",
+        "open-world",
+        "More than a Bayes net: programs whose variables exist only in some runs, a walk whose length is a "
+        "Poisson draw, and inference on where it ended, against the exact answer.",
+        lambda: (open_world.explore, open_world.OpenWorldSettings(), 10_000, 0, "auto"),
+    ),
     Lecture(
         "pages/weather.py",
         "Stochastic functions",

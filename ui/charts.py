@@ -497,3 +497,57 @@ def gradient_norms_plot(norms: Mapping[str, np.ndarray]) -> go.Figure:
         + "."
     )
     return _summarise(_layout(fig, "Gradient norm per parameter", "step", "gradient norm", height=300), summary)
+
+
+def probability_bars(
+    values: np.ndarray,
+    estimate: np.ndarray,
+    exact: np.ndarray,
+    title: str,
+    x_label: str,
+    estimate_name: str = "Pyro's estimate",
+) -> go.Figure:
+    """A probability per whole number as bars, the exact probability as a marked line over them."""
+    values, estimate, exact = (np.asarray(v, dtype=float) for v in (values, estimate, exact))
+    fig = go.Figure()
+    fig.add_bar(x=values, y=estimate, name=estimate_name, marker=dict(color="#4c78a8"), opacity=0.75)
+    fig.add_scatter(
+        x=values,
+        y=exact,
+        mode="lines+markers",
+        name="exact",
+        line=dict(color=EXACT_COLOUR, width=2, dash="dot"),
+        marker=dict(symbol="diamond", size=9, color=EXACT_COLOUR),
+    )
+    top = int(np.argmax(exact)) if len(exact) else 0
+    summary = (
+        f"Bars of {estimate_name} for {x_label} from {_n(values[0])} to {_n(values[-1])}; the exact answer is "
+        f"highest at {x_label} = {_n(values[top])} ({_n(exact[top])}), where the estimate is {_n(estimate[top])}."
+        if len(values)
+        else "No values."
+    )
+    return _summarise(_layout(fig, title, x_label, "probability"), summary)
+
+
+def paths_plot(paths: Sequence[np.ndarray], title: str, y_label: str) -> go.Figure:
+    """Walks of different lengths, each a line from its first value to its last, the end marked."""
+    fig = go.Figure()
+    for index, path in enumerate(paths):
+        colour, dash, symbol, _ = _style(index)
+        fig.add_scatter(
+            x=np.arange(len(path)),
+            y=path,
+            mode="lines+markers",
+            name=f"run {index + 1}: {_count(len(path), 'value')}",
+            line=dict(color=colour, dash=dash, width=1.5),
+            marker=dict(symbol=symbol, size=6),
+            showlegend=index < 6,
+        )
+    lengths = [len(path) for path in paths]
+    summary = (
+        f"{_count(len(paths), 'walk')}, from {min(lengths)} to {max(lengths)} values long"
+        f" (each line ends where its walk ends)."
+        if paths
+        else "No walks."
+    )
+    return _summarise(_layout(fig, title, "step i", y_label), summary)

@@ -20,14 +20,17 @@ def model_graph(
     model: Callable,
     model_args: tuple = (),
     observations: Mapping[str, Any] | tuple[tuple[str, Any], ...] = (),
+    seed: int = 0,
 ) -> str:
     """DOT source of ``model`` with ``observations`` drawn as observed (shaded) nodes.
 
     Rendering traces the model, which touches Pyro's global handler stack, so it runs
     under the inference guard like any run.
+
+    :param seed: which run is drawn, for a program whose sites differ from run to run.
     """
     # The CPU always: a graph is one trace of the model, and what it shows does not depend on the device.
-    with run_context(model, seed=0, device="cpu", model_args=model_args, observations=observations) as run:
+    with run_context(model, seed=seed, device="cpu", model_args=model_args, observations=observations) as run:
         graph = pyro.render_model(run.model, model_args=run.args, render_distributions=True)
         trace = pyro.poutine.trace(run.model).get_trace(*run.args)
     observed = [name for name, _ in (observations.items() if isinstance(observations, Mapping) else observations)]

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pyro
 import torch
+from pyro.distributions.util import scale_and_mask
 
 from ppl_models.engine.prologue import RunContext, run_context
 from ppl_models.engine.runtime.errors import InferenceError
@@ -98,7 +99,10 @@ def run_likelihood_weighting(
         log_weights = torch.zeros(num_draws, device=run.device, dtype=torch.float64)
         for name in run.observations:
             site = trace.nodes[name]
-            log_weights = log_weights + site["fn"].log_prob(site["value"]).double().expand(num_draws)
+            # A masked site does not exist in the draws its mask leaves out (an open-world
+            # program's Y when its branch was not taken): there it says nothing.
+            log_prob = scale_and_mask(site["fn"].log_prob(site["value"]), mask=site["mask"])
+            log_weights = log_weights + torch.as_tensor(log_prob).double().expand(num_draws)
         samples = {
             name: node["value"].detach().expand(num_draws).cpu().numpy().astype(np.float64)
             for name, node in trace.nodes.items()
