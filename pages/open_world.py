@@ -30,6 +30,8 @@ RATE = Slider.for_field(
     step=0.1,
     help=f"X ~ Poisson(rate): the walk makes max(X, 1) values. Above 0, and at most {open_world.RATE_MAX:g}: "
     "a run makes about rate sample sites, and a class shares one server.",
+    bound_reason="X ~ Poisson(rate) needs a rate above 0, and a run makes about rate sample sites, so a class's "
+    f"shared server stops at {open_world.RATE_MAX:g}",
 )
 END = Slider.for_field(
     open_world.OpenWorldSettings,
@@ -207,7 +209,10 @@ rows = [
     {
         "run": index + 1,
         "sites": len(trace),
-        "trace": ", ".join(f"{name} = {value:.3f}" for name, value in trace.items()),
+        # X is a count or a coin: a whole number, written as one.
+        "trace": ", ".join(
+            f"{name} = {value:.0f}" if name == "X" else f"{name} = {value:.3f}" for name, value in trace.items()
+        ),
     }
     for index, trace in enumerate(result.traces)
 ]
@@ -225,7 +230,7 @@ for column, (size, seed) in zip(st.columns(len(two)), two, strict=True):
     with column:
         if graph.ok:
             st.graphviz_chart(graph.result)
-            st.caption(f"A run with {size} sample sites (pyro.render_model of that run).")
+            st.caption(f"A run with {size} sample site{'s' if size > 1 else ''} (pyro.render_model of that run).")
         else:
             st.warning("The graph could not be drawn: " + escape(graph.error))
 st.markdown(

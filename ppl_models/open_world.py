@@ -36,8 +36,9 @@ MODELS = ("walk", "branch")
 RATE_MAX = 50.0
 MAX_DRAWS = 50_000
 # A run of rate r makes about r sample sites, and the plate holds every run's longest walk:
-# draws x longest walk is the work and the memory, bounded here before anything is drawn.
-MAX_SITE_VALUES = 5_000_000
+# draws x longest walk is the work and the memory (README, Open-world programs),
+# bounded here before anything is drawn.
+MAX_SITE_VALUES = 2_000_000
 LISTED_TRACES = 6
 # Poisson mass beyond this is dropped from the exact sums: far below any shown digit.
 TAIL = 1e-12

@@ -1,5 +1,7 @@
 """AppTest: the open-world page, read back from what it shows."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -30,6 +32,7 @@ def test_runs_hold_different_sets_of_sites_and_two_graphs_show_it():
     assert len(set(frame["sites"])) >= 2
     for sites, listed in zip(frame["sites"], frame["trace"], strict=True):
         assert listed.count("Y_") == sites - 1  # X and Y_0 .. Y_(n-1)
+        assert re.match(r"X = \d+, Y_0 = -?\d+\.\d{3}", listed)
     graphs = [chart.proto.spec for chart in app.get("graphviz_chart")]
     assert len(graphs) == 2 and graphs[0].count("Y_") != graphs[1].count("Y_")
     shares = figures(app)[1]
@@ -65,6 +68,12 @@ def test_bad_link_values_get_a_note_and_the_page_still_answers(query, said):
     assert "vs exact" in metric(app, "E[X | end = 2]").delta
 
 
+def test_a_rate_past_the_cap_is_told_why():
+    notes = texts(open_page("open_world", rate="100000").warning)
+    assert "rate=100000" in notes and "about rate sample sites" in notes
+    assert "is not a finite number" in texts(open_page("open_world", end="inf").warning)
+
+
 def test_a_rate_and_draws_over_the_work_bound_are_refused_with_a_reason():
     app = open_page("open_world", rate="50", draws="50000")
-    assert "more than the 5,000,000 one run may take" in texts(app.error)
+    assert "more than the 2,000,000 one run may take" in texts(app.error)

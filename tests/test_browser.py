@@ -293,3 +293,24 @@ def test_clicking_a_radio_option_s_caption_selects_it(page, server_url):
         timeout=10_000,
     )
     wait_idle(page)
+
+
+def test_open_world_page_follows_the_observed_end_and_the_branch(page, server_url):
+    from ppl_models.open_world import walk_posterior
+
+    page.goto(f"{server_url}/open-world?end=3.5")
+    wait_idle(page)
+    exact = walk_posterior(3.0, 3.6)
+    slider = page.get_by_role("slider", name="Observed end of the walk")
+    slider.focus()
+    page.keyboard.press("ArrowRight")  # one step of 0.1: end = 3.6
+    wait_for_metric_delta(page, f"vs exact {sum(k * p for k, p in enumerate(exact)):.3f}")
+    wait_idle(page)
+    estimate = float(metric_value(page, "E[X | end = 3.6]"))
+    assert abs(estimate - sum(k * p for k, p in enumerate(exact))) < 0.3
+    assert [t["name"] for t in plotly_traces(page)[0]] == ["Pyro's estimate", "exact"]
+    screenshot(page, "open-world-end-3.6")
+    page.get_by_test_id("stRadioOption").filter(has_text="branch").click()
+    wait_idle(page)
+    assert metric_value(page, "P(X = 1 | no Y was made)") == "0.000"
+    screenshot(page, "open-world-branch")

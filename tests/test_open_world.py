@@ -291,7 +291,12 @@ def test_too_many_site_values_raise_before_drawing():
     with pytest.raises(InferenceError) as raised:
         ow.check_draws(settings, too_many)
     message = str(raised.value)
-    for words in ["walks of rate 50", f"{too_many * longest:,}", "5,000,000", "fewer draws or a smaller rate"]:
+    for words in [
+        "walks of rate 50",
+        f"{too_many * longest:,}",
+        f"{ow.MAX_SITE_VALUES:,}",
+        "fewer draws or a smaller rate",
+    ]:
         assert words in message
     ow.check_draws(settings, ow.MAX_SITE_VALUES // longest)  # exactly at the cap is allowed
     # The branch makes at most two sites a run: no such cap.

@@ -71,6 +71,8 @@ class Slider(_FillsAField):
     help: str
     number_box: bool = False  # a number box instead of a slider, for wide ranges
     field: str = ""  # the settings field it fills; empty: the one named like its key
+    # Why the range stops where it does, told to whoever's link went past it.
+    bound_reason: str = ""
     free_text: ClassVar[bool] = False
 
     def problem(self, raw: str) -> str:
@@ -78,8 +80,11 @@ class Slider(_FillsAField):
             value = float(raw)
         except ValueError:
             return "is not a number"
-        if not math.isfinite(value) or not self.min <= value <= self.max:
-            return f"is outside {self.min:g} to {self.max:g}"
+        if not math.isfinite(value):
+            return "is not a finite number"
+        if not self.min <= value <= self.max:
+            reason = f" ({self.bound_reason})" if self.bound_reason else ""
+            return f"is outside {self.min:g} to {self.max:g}{reason}"
         if isinstance(self.default, int) and value != int(value):
             return "is not a whole number"
         return ""
