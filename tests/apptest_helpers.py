@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,14 +21,24 @@ def open_page(page: str, **query: str) -> AppTest:
     app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     for key, value in query.items():
         app.query_params[key] = value
-    if page.replace("_", "-") != page:
-        # st.Page keys a page by its address (open-world), not its file (open_world); AppTest
-        # maps a file to it only once a run has registered the navigation.
-        app.run()
-    app.switch_page(f"pages/{page}.py")
+    switch_to(app, f"pages/{page}.py")
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     return app
+
+
+def switch_to(app: AppTest, page_file: str) -> None:
+    """Make ``page_file`` the page the next run shows.
+
+    st.Page keys a page by its address (``open-world``), not its file (``open_world.py``);
+    AppTest maps a file to that key only once a run has registered the navigation.
+    """
+    from ui.catalog import CATALOG
+
+    address = {lecture.page: lecture.url_path for lecture in CATALOG}.get(page_file)
+    if address and address != Path(page_file).stem:
+        app.run()
+    app.switch_page(page_file)
 
 
 def metric(app: AppTest, label: str):

@@ -2,6 +2,7 @@
 
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import switch_to
 from tests.conftest import ROOT, run_async
 from ui import warmup
 from ui.capacity import WORKER_PRELOAD
@@ -18,7 +19,7 @@ def test_warm_up_makes_every_default_page_a_cache_hit():
     assert len(warmed) == len(jobs) >= 4
     for page in warmed:
         app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-        app.switch_page(page)
+        switch_to(app, page)
         app.run()
         assert not app.exception
         assert any("From the shared cache" in c.value for c in app.caption), page
