@@ -1,4 +1,4 @@
-"""A generic SVI runner: any model, any guide, Adam, a choice of ELBO.
+"""A generic SVI runner: any model, any guide, Adam or plain SGD, a step-size schedule, a choice of ELBO.
 
 :func:`run_svi` records the loss at every step and every parameter's constrained
 value along the way (the trajectories the page draws), reports the loss curve so far
@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyro
+import torch
 from pyro import poutine
 from pyro.infer import (
     JitTrace_ELBO,
@@ -37,6 +38,11 @@ ELBOS = {
     "enum": "TraceEnum_ELBO: sums out enumerated discrete sites exactly",
 }
 
+OPTIMIZERS = ("adam", "sgd")
+# constant: rho_t = lr. robbins_monro: rho_t = lr / (1 + t)^kappa, for which sum rho_t diverges
+# and sum rho_t^2 converges when 1/2 < kappa <= 1: Robbins and Monro's conditions, under which
+# SGD with noisy but unbiased gradients converges.
+SCHEDULES = ("constant", "robbins_monro")
 MAX_STEPS = 5000
 PROGRESS_INTERVAL_S = 0.15
 
@@ -64,9 +70,18 @@ class SviSettings:
     device: str = "auto"
     num_posterior_samples: int = 1000
     jit_compile: bool = False
+    optimizer: str = "adam"
+    schedule: str = "constant"
+    kappa: float = 0.75
 
     def check(self) -> None:
         problems = []
+        if self.optimizer not in OPTIMIZERS:
+            problems.append(f"the optimizer must be one of {OPTIMIZERS}, not {self.optimizer!r}")
+        if self.schedule not in SCHEDULES:
+            problems.append(f"the schedule must be one of {SCHEDULES}, not {self.schedule!r}")
+        if self.schedule == "robbins_monro" and not 0.5 < self.kappa <= 1:
+            problems.append("a Robbins-Monro exponent must lie in (0.5, 1]")
         if self.elbo not in ELBOS:
             problems.append(f"the ELBO must be one of {tuple(ELBOS)}, not {self.elbo!r}")
         if not 1 <= self.num_steps <= MAX_STEPS:
@@ -122,6 +137,20 @@ def _make_elbo(settings: SviSettings):
 # there is lowering it known to help (the runner tests show it). At smaller rates a
 # failure comes from the model's numbers, and lowering it was seen not to help.
 LARGE_LR = 1.0
+
+
+def _make_optimizer(settings: SviSettings):
+    """The step rule: Pyro's Adam or SGD, wrapped in a per-step schedule when one is asked for."""
+    if settings.optimizer == "adam":
+        torch_optimizer, args = torch.optim.Adam, {"lr": settings.lr, "betas": (settings.beta1, settings.beta2)}
+    else:
+        torch_optimizer, args = torch.optim.SGD, {"lr": settings.lr}
+    if settings.schedule == "constant":
+        return pyro.optim.PyroOptim(torch_optimizer, args)
+    kappa = settings.kappa
+    return pyro.optim.LambdaLR(
+        {"optimizer": torch_optimizer, "optim_args": args, "lr_lambda": lambda step: (1 + step) ** -kappa}
+    )
 
 
 def _lr_advice(settings: SviSettings) -> str:
@@ -184,7 +213,7 @@ def run_svi(
     progress: ProgressCallback | None = None,
     work_elements: int = 1,
 ) -> SviResult:
-    """Fit ``guide`` to the posterior of ``model`` given ``observations`` by SVI with Adam.
+    """Fit ``guide`` to the posterior of ``model`` given ``observations`` by SVI (Adam or SGD, with its schedule).
 
     :param progress: called every ~0.15 s with the loss curve so far (``partial["loss"]``);
         returning ``False`` stops the run with :class:`RunCancelled`.
@@ -200,7 +229,8 @@ def run_svi(
         model_args=model_args,
         observations=observations,
     ) as run:
-        optimizer = pyro.optim.Adam({"lr": settings.lr, "betas": (settings.beta1, settings.beta2)})
+        optimizer = _make_optimizer(settings)
+        scheduled = isinstance(optimizer, pyro.optim.PyroLRScheduler)
         elbo = _make_elbo(settings)
         losses = np.empty(settings.num_steps)
         # Filled in place, allocated once at the first step: a small array per step would
@@ -220,12 +250,18 @@ def run_svi(
             if not math.isfinite(loss):
                 raise SviDiverged(f"SVI diverged at step {step + 1}: the loss became {loss}.{_lr_advice(settings)}")
             losses[step] = loss
+            if scheduled:
+                optimizer.step()
             _record(trajectories, norms, step, settings.num_steps, step_norms)
             now = time.perf_counter()
             if progress and (step + 1 == settings.num_steps or now - last_report >= PROGRESS_INTERVAL_S):
                 last_report = now
+                so_far = {name: path[: step + 1].copy() for name, path in trajectories.items()}
                 report = Progress(
-                    "optimizing", step + 1, settings.num_steps, partial={"loss": losses[: step + 1].copy()}
+                    "optimizing",
+                    step + 1,
+                    settings.num_steps,
+                    partial={"loss": losses[: step + 1].copy(), "params": so_far},
                 )
                 if progress(report) is False:
                     raise RunCancelled("Stopped on request.")
