@@ -5,42 +5,10 @@ import streamlit as st
 
 from ppl_models import scale
 from ui import charts, panels, style
-from ui.controls import Slider, build, render
+from ui.controls import build, render
 from ui.inference_controls import inference_settings
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
-
-MODEL_CONTROLS = [
-    Slider.for_field(
-        scale.ScaleSettings,
-        "measurement",
-        label="Observed measurement",
-        min=0.0,
-        max=30.0,
-        step=0.1,
-        help="What the scale showed; Pyro conditions on it with pyro.condition.",
-    ),
-    Slider.for_field(
-        scale.ScaleSettings,
-        "guess",
-        label="Prior guess of the weight",
-        min=0.0,
-        max=30.0,
-        step=0.1,
-        help="The mean of the prior: weight ~ Normal(guess, prior sd). The lecture used 10.",
-    ),
-    Slider.for_field(
-        scale.ScaleSettings, "prior_sd", label="Prior sd", min=0.1, max=10.0, step=0.05, help="How unsure the guess is."
-    ),
-    Slider.for_field(
-        scale.ScaleSettings,
-        "noise_sd",
-        label="Measurement noise sd",
-        min=0.1,
-        max=10.0,
-        step=0.05,
-        help="measurement ~ Normal(weight, noise sd): how noisy the scale is.",
-    ),
-]
+from ui.scale_controls import MODEL_CONTROLS
 
 style.title("Conditioning & HMC: the scale model")
 st.markdown(

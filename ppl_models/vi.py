@@ -20,7 +20,7 @@ measurements from the model, with the seed; ``batch`` < n subsamples them with
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyro
@@ -175,7 +175,7 @@ def fit(query: ScaleSettings, settings: ViSettings, progress=None) -> ViResult:
         raise InferenceError(f"Steps must be between 1 and {MAX_STEPS:,}.")
     values = measurements(query, settings)
     data = vi_exact.Measurements.of(values)
-    args = (float(query.guess), float(query.prior_sd), float(query.noise_sd), torch.as_tensor(values), settings.batch)
+    args = (float(query.guess), float(query.prior_sd), float(query.noise_sd), values, settings.batch)
     result = run_svi(weighings, guide_for(settings), settings.svi(), model_args=args, progress=progress)
     prior = prior_of(query)
     mean, sd = vi_exact.posterior(prior, data)
@@ -192,4 +192,175 @@ def fit(query: ScaleSettings, settings: ViSettings, progress=None) -> ViResult:
         result.wall_time_s,
         result.device,
         result.device_note,
+    )
+
+
+def gradient_variance(query: ScaleSettings, settings: ViSettings, repeats: int = GRADIENT_REPEATS) -> float:
+    """The measured variance of one step's gradient of the ELBO estimate with respect to the
+    guide's location, with the settings' particles and batch, where a normal guide is best (loc
+    at the posterior mean; its scale the posterior's, or held at the prior sd). There the mean
+    gradient is zero and all a step sees is noise. A Delta guide is measured at its start.
+
+    The estimate is unbiased whatever the particles and the batch; only its noise changes, and
+    this is that noise: what the particles and the mini-batch trade against time.
+    """
+    from pyro.infer import Trace_ELBO
+    from pyro.infer.util import zero_grads
+
+    from ppl_models.engine.prologue import run_context
+
+    query.check()
+    settings.check()
+    values = measurements(query, settings)
+    args = (float(query.guess), float(query.prior_sd), float(query.noise_sd), values, settings.batch)
+    guide = guide_for(settings)
+    elbo = Trace_ELBO(num_particles=settings.particles, vectorize_particles=settings.particles > 1, max_plate_nesting=1)
+    name = "AutoDelta.weight" if settings.guide == "delta" else "weight_loc"
+    gradients = np.empty(repeats)
+    mean, sd = vi_exact.posterior(prior_of(query), vi_exact.Measurements.of(values))
+    with run_context(weighings, seed=settings.seed, device="cpu", model_args=args) as run:
+        if settings.guide != "delta":
+            # Created here first, the guide's own pyro.param calls find these values.
+            pyro.param("weight_loc", torch.tensor(mean, dtype=torch.float32))
+            pyro.param("weight_scale", torch.tensor(sd, dtype=torch.float32), constraint=constraints.positive)
+        for repeat in range(repeats):
+            with pyro.poutine.trace(param_only=True) as captured:
+                elbo.loss_and_grads(run.model, guide, *run.args)
+            params = {site["name"]: site["value"].unconstrained() for site in captured.trace.nodes.values()}
+            gradients[repeat] = float(params[name].grad.reshape(-1)[0])
+            zero_grads(set(params.values()))
+    return float(np.var(gradients, ddof=1))
+
+
+def fit_code(query: ScaleSettings, settings: ViSettings) -> str:
+    """The page's run as a script: the same data, seed and steps, so the same final guide."""
+    if settings.n == 1:
+        data = f"data = torch.tensor([{query.measurement!r}])"
+    else:
+        data = f"""rng = np.random.default_rng({settings.seed})  # the object's weight from the prior, then n weighings
+weight = rng.normal({query.guess!r}, {query.prior_sd!r})
+data = torch.as_tensor(rng.normal(weight, {query.noise_sd!r}, size={settings.n}), dtype=torch.float32)"""
+    if settings.guide == "normal":
+        guide = """def guide(guess, prior_sd, noise_sd, data, batch):
+    loc = pyro.param("weight_loc", guess.clone())
+    scale = pyro.param("weight_scale", prior_sd.clone(), constraint=constraints.positive)
+    pyro.sample("weight", dist.Normal(loc, scale))"""
+        final = 'loc, scale = pyro.param("weight_loc").item(), pyro.param("weight_scale").item()'
+    elif settings.guide == "fixed_scale":
+        guide = """def guide(guess, prior_sd, noise_sd, data, batch):
+    # Only the location is learned: the scale is held at the prior's.
+    loc = pyro.param("weight_loc", guess.clone())
+    pyro.sample("weight", dist.Normal(loc, prior_sd))"""
+        final = f'loc, scale = pyro.param("weight_loc").item(), {query.prior_sd!r}'
+    else:
+        guide = "guide = AutoDelta(weighings)  # MAP: a point, no entropy term"
+        final = 'loc, scale = pyro.param("AutoDelta.weight").item(), 0.0'
+    if settings.optim == "adam":
+        optimizer, optimizer_args = "torch.optim.Adam", f'{{"lr": {settings.lr!r}, "betas": (0.9, 0.999)}}'
+    else:
+        optimizer, optimizer_args = "torch.optim.SGD", f'{{"lr": {settings.lr!r}}}'
+    if settings.schedule == "constant":
+        step_rule = f"optimizer = pyro.optim.PyroOptim({optimizer}, {optimizer_args})"
+        after_step = ""
+    else:
+        step_rule = (
+            f"# Robbins-Monro: rho_t = lr / (1 + t)^{settings.kappa!r}\n"
+            f'optimizer = pyro.optim.LambdaLR({{"optimizer": {optimizer}, "optim_args": {optimizer_args},\n'
+            f'                                 "lr_lambda": lambda t: (1 + t) ** -{settings.kappa!r}}})'
+        )
+        after_step = "\n    optimizer.step()"
+    objective = (
+        "print('log p(x, weight) at the MAP =', round(log_joint, 3))"
+        if settings.guide == "delta"
+        else "print('ELBO =', round(elbo, 3))\nprint('KL(q || posterior) =', round(kl, 4))"
+    )
+    return f"""import math
+
+import numpy as np
+import pyro
+import pyro.distributions as dist
+import torch
+from pyro.distributions import constraints
+from pyro.infer import SVI, Trace_ELBO
+from pyro.infer.autoguide import AutoDelta
+
+
+def weighings(guess, prior_sd, noise_sd, data, batch):
+    weight = pyro.sample("weight", dist.Normal(guess, prior_sd))
+    with pyro.plate("measurements", len(data), subsample_size=batch or None) as index:
+        pyro.sample("measurement", dist.Normal(weight, noise_sd), obs=data[index])
+    return weight
+
+
+{guide}
+
+
+pyro.set_rng_seed({settings.seed})
+{data}
+guess, prior_sd, noise_sd = {float(query.guess)!r}, {float(query.prior_sd)!r}, {float(query.noise_sd)!r}
+args = (torch.tensor(guess), torch.tensor(prior_sd), torch.tensor(noise_sd), data, {settings.batch})
+{step_rule}
+elbo_estimate = Trace_ELBO(num_particles={settings.particles}, vectorize_particles={settings.particles > 1},
+                           max_plate_nesting=1)
+svi = SVI(weighings, guide, optimizer, loss=elbo_estimate)
+for step in range({settings.steps}):
+    svi.step(*args){after_step}
+{final}
+
+# Every term exact: the posterior is conjugate.
+n, mean = len(data), data.double().mean().item()
+squares = ((data.double() - mean) ** 2).sum().item()
+precision = 1 / prior_sd**2 + n / noise_sd**2
+post_mean = (guess / prior_sd**2 + n * mean / noise_sd**2) / precision
+post_sd = math.sqrt(1 / precision)
+def expected_log_joint(loc, scale):
+    log_prior = -0.5 * math.log(2 * math.pi * prior_sd**2) - ((loc - guess) ** 2 + scale**2) / (2 * prior_sd**2)
+    spread = squares + n * ((mean - loc) ** 2 + scale**2)
+    return log_prior - 0.5 * n * math.log(2 * math.pi * noise_sd**2) - spread / (2 * noise_sd**2)
+log_evidence = expected_log_joint(post_mean, 0.0) + 0.5 * math.log(2 * math.pi * post_sd**2)
+print("loc =", round(loc, 4), " scale =", round(scale, 4))
+print("log evidence =", round(log_evidence, 3))
+if scale > 0:
+    elbo = expected_log_joint(loc, scale) + 0.5 * math.log(2 * math.pi * math.e * scale**2)
+    kl = math.log(post_sd / scale) + (scale**2 + (loc - post_mean) ** 2) / (2 * post_sd**2) - 0.5
+else:
+    log_joint = expected_log_joint(loc, 0.0)
+{objective}
+"""
+
+
+PARTICLE_COUNTS = (1, 2, 4, 8, 16, 32)
+NOISE_REPEATS = 100
+
+
+@dataclass(frozen=True)
+class NoiseProfile:
+    """The gradient's measured variance against the particles, and against the mini-batch size."""
+
+    particles: tuple[int, ...]
+    by_particles: tuple[float, ...]
+    batches: tuple[int, ...]
+    by_batch: tuple[float, ...]
+
+
+def noise_profile(query: ScaleSettings, settings: ViSettings, progress=None) -> NoiseProfile:
+    """:func:`gradient_variance` over the particle counts, and over batch sizes when n > 1.
+
+    With 100,000 measurements this is seconds of work, so it reports progress: it runs on the
+    inference workers, under the run budget, and Stop ends it.
+    """
+    from ppl_models.engine.runtime.errors import RunCancelled
+    from ppl_models.engine.runtime.progress import Progress
+
+    batches = tuple(b for b in (10, 100, 1_000, 10_000) if b < settings.n) + ((settings.n,) if settings.n > 1 else ())
+    plan = [replace(settings, particles=p) for p in PARTICLE_COUNTS] + [
+        replace(settings, batch=b % settings.n) for b in batches
+    ]
+    variances = []
+    for done, setting in enumerate(plan):
+        if progress is not None and progress(Progress("measuring", done, len(plan))) is False:
+            raise RunCancelled("Stopped on request.")
+        variances.append(gradient_variance(query, setting, NOISE_REPEATS))
+    return NoiseProfile(
+        PARTICLE_COUNTS, tuple(variances[: len(PARTICLE_COUNTS)]), batches, tuple(variances[len(PARTICLE_COUNTS) :])
     )

@@ -314,3 +314,20 @@ def test_open_world_page_follows_the_observed_end_and_the_branch(page, server_ur
     wait_idle(page)
     assert metric_value(page, "P(X = 1 | no Y was made)") == "0.000"
     screenshot(page, "open-world-branch")
+
+
+def test_vi_page_draws_the_elbo_live_then_stops_on_request(page, server_url):
+    # 5,000 steps of 32 particles: long enough to watch, ended by Stop.
+    page.goto(f"{server_url}/vi?steps=5000&particles=32&guess=8.7")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => t.textContent.includes('so far'))",
+        timeout=60_000,
+    )
+    names = [t["name"] for t in plotly_traces(page)[0]]
+    assert names == ["ELBO, estimated", "ELBO, exact", "log evidence"]
+    page.wait_for_timeout(500)  # plotly draws the frame just after it arrives
+    screenshot(page, "vi-live")
+    visible_buttons(page, "Stop").click()
+    page.get_by_text("Stopped before it finished").wait_for(timeout=15_000)
+    wait_idle(page)
+    assert visible_buttons(page, "Run again").count() == 1

@@ -21,6 +21,19 @@ def _bump(at: float) -> np.ndarray:
 
 # Each builder with data whose key numbers are known, and the phrases its summary must hold.
 CASES = {
+    "elbo_curves": (
+        lambda: charts.elbo_curves(np.array([-9.0, -7.0, -6.5]), np.array([-8.0, -6.6, -6.3]), -6.26, "ELBO", "ELBO"),
+        ["3 steps", "from -8 to -6.3", "log evidence is -6.26"],
+    ),
+    "kl_curve": (lambda: charts.kl_curve(np.array([2.0, 0.5, 0.4]), 0.38), ["from 2 to 0.4", "floor of 0.38"]),
+    "guide_over_posterior": (
+        lambda: charts.guide_over_posterior(GRID, _bump(12.5), _bump(13.0), 13.0),
+        ["posterior peaks at 12.5", "guide q peaks at 13"],
+    ),
+    "noise_plot": (
+        lambda: charts.noise_plot([1, 4, 16], [2.0, 0.5, 0.125], "particles", "Noise"),
+        ["2 at particles 1", "0.125 at 16"],
+    ),
     "probability_bars": (
         lambda: charts.probability_bars(
             np.arange(4), np.array([0.1, 0.5, 0.3, 0.1]), np.array([0.12, 0.48, 0.3, 0.1]), "P(X | end)", "X"

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from ppl_models import causal, gmm, open_world, scale, shapes, shapes_settings, weather
+from ppl_models import causal, gmm, open_world, scale, shapes, shapes_settings, vi, weather
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
 
@@ -130,3 +130,27 @@ def test_the_open_world_code_prints_the_page_s_answers(tmp_path, settings):
         assert f"P(X = 1 | a Y was made, Y = y) = {round(answers['Y was made, = y'].value, 3)}" in printed
         assert f"P(X = 1 | no Y was made) = {round(answers['no Y was made'].value, 3)}" in printed
         assert f"P(X = 1 | Y = y, its existence ignored) = {round(answers['Y only'].value, 3)}" in printed
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        vi.ViSettings(steps=300),
+        vi.ViSettings(guide="fixed_scale", optim="sgd", schedule="constant", lr=0.05, steps=200, particles=1),
+        vi.ViSettings(guide="delta", steps=200),
+        vi.ViSettings(n=500, batch=50, steps=200, seed=7),
+    ],
+    ids=["normal", "fixed_scale_sgd", "delta", "mini_batches"],
+)
+def test_the_vi_code_prints_the_page_s_guide_and_exact_terms(tmp_path, settings):
+    query = scale.ScaleSettings(guess=8.0, prior_sd=1.5, noise_sd=0.9, measurement=11.3)
+    printed = run_script(vi.fit_code(query, settings), tmp_path)
+    page = vi.fit(query, settings)
+    scale_value = float(page.path.scale[-1]) if page.path.scale is not None else 0.0
+    assert f"loc = {round(float(page.path.loc[-1]), 4)}  scale = {round(scale_value, 4)}" in printed
+    assert f"log evidence = {round(page.log_evidence, 3)}" in printed
+    if settings.guide == "delta":
+        assert f"log p(x, weight) at the MAP = {round(float(page.path.elbo[-1]), 3)}" in printed
+    else:
+        assert f"ELBO = {round(float(page.path.elbo[-1]), 3)}" in printed
+        assert f"KL(q || posterior) = {round(float(page.path.kl[-1]), 4)}" in printed

@@ -80,3 +80,12 @@ def test_mini_batches_head_for_the_conjugate_posterior_of_many_weighings():
 def test_bad_settings_are_refused_with_a_reason(settings, words):
     with pytest.raises(InferenceError, match=words):
         vi.fit(ScaleSettings(), settings)
+
+
+def test_more_particles_and_bigger_batches_quiet_the_gradient():
+    query = ScaleSettings(guess=9.0, prior_sd=1.5, noise_sd=1.0, measurement=12.0)
+    one, eight = (vi.gradient_variance(query, vi.ViSettings(particles=p), repeats=400) for p in (1, 8))
+    assert 4 < one / eight < 16  # the variance of a mean of 8 independent estimates: 1/8 of one's
+    weighings = dict(n=1_000, particles=4)
+    small, whole = (vi.gradient_variance(query, vi.ViSettings(batch=b, **weighings), repeats=200) for b in (10, 0))
+    assert small > 10 * whole  # a batch of 10 stands in for 1,000 measurements: its noise is scaled by 100

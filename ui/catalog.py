@@ -11,8 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ppl_models import causal, gmm, open_world, scale, weather
+from ppl_models import causal, gmm, open_world, scale, vi, weather
 from ppl_models.engine import mcmc
+from ppl_models.scale import ScaleSettings
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,15 @@ CATALOG: tuple[Lecture, ...] = (
         "shapes",
         "sample_shape + batch_shape + event_shape, .expand, .to_event and nested pyro.plates: build a "
         "distribution, watch the shapes, and read Pyro's own explanation when they do not fit.",
+    ),
+    Lecture(
+        "pages/vi.py",
+        "Variational inference",
+        ":material/trending_up:",
+        "vi",
+        "The ELBO, the KL and the evidence, all exact on the scale model: watch SVI climb towards log p(x) with "
+        "three guide families, Adam or SGD with a Robbins-Monro schedule, particles and mini-batches.",
+        lambda: (vi.fit, ScaleSettings(), vi.ViSettings()),
     ),
     Lecture(
         "pages/gmm.py",

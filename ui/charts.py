@@ -551,3 +551,109 @@ def paths_plot(paths: Sequence[np.ndarray], title: str, y_label: str) -> go.Figu
         else "No walks."
     )
     return _summarise(_layout(fig, title, "step i", y_label), summary)
+
+
+def elbo_curves(noisy: np.ndarray, exact: np.ndarray, log_evidence: float, title: str, objective: str) -> go.Figure:
+    """SVI's noisy estimate of its objective at each step, the exact objective of the guide after
+    it, and log p(x) as a line above them."""
+    noisy, exact = np.asarray(noisy, dtype=float), np.asarray(exact, dtype=float)
+    steps = np.arange(1, len(noisy) + 1)
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=noisy, mode="lines", name=f"{objective}, estimated", line=dict(color="#4c78a8", width=1))
+    fig.add_scatter(
+        x=steps, y=exact, mode="lines", name=f"{objective}, exact", line=dict(color=EXACT_COLOUR, width=2.5)
+    )
+    fig.add_scatter(
+        x=[1, max(len(noisy), 1)],
+        y=[log_evidence, log_evidence],
+        mode="lines",
+        name="log evidence",
+        line=dict(color=PRIOR_COLOUR, width=2, dash="dash"),
+    )
+    # The estimates' first steps can be thousands of nats below: the view starts where the exact curve is.
+    if len(exact):
+        low = float(np.percentile(exact, 5))
+        spread = max(log_evidence - low, 1.0)
+        fig.update_yaxes(range=[low - 0.2 * spread, log_evidence + 0.3 * spread])
+    summary = (
+        f"{_count(len(noisy), 'step')} of SVI: the exact {objective} goes from {_n(exact[0])} to {_n(exact[-1])}; "
+        f"the log evidence is {_n(log_evidence)}."
+        if len(noisy)
+        else "No steps yet."
+    )
+    return _summarise(_layout(fig, title, "step", "nats", height=320), summary)
+
+
+def kl_curve(kl: np.ndarray, floor: float | None = None) -> go.Figure:
+    """KL(q || posterior) after each step, on a log scale, with the least a guide family can reach."""
+    kl = np.asarray(kl, dtype=float)
+    steps = np.arange(1, len(kl) + 1)
+    fig = go.Figure()
+    fig.add_scatter(x=steps, y=kl, mode="lines", name="KL(q || posterior), exact", line=dict(color=EXACT_COLOUR))
+    if floor is not None:
+        fig.add_scatter(
+            x=[1, max(len(kl), 1)],
+            y=[floor, floor],
+            mode="lines",
+            name="the family's floor",
+            line=dict(color=PRIOR_COLOUR, dash="dash"),
+        )
+    fig.update_yaxes(type="log", exponentformat="power")
+    summary = (
+        f"KL from {_n(kl[0])} to {_n(kl[-1])} over {_count(len(kl), 'step')}"
+        + (f", above a floor of {_n(floor)}." if floor is not None else ".")
+        if len(kl)
+        else "No steps yet."
+    )
+    return _summarise(_layout(fig, "KL(q || posterior)", "step", "nats (log scale)", height=280), summary)
+
+
+def guide_over_posterior(grid: np.ndarray, posterior: np.ndarray, guide: np.ndarray | None, loc: float) -> go.Figure:
+    """The guide's density over the exact posterior's; a Delta guide is a stem at its point."""
+    fig = go.Figure()
+    fig.add_scatter(x=grid, y=posterior, mode="lines", name="exact posterior", line=dict(color=EXACT_COLOUR, width=2.5))
+    if guide is not None:
+        fig.add_scatter(
+            x=grid, y=guide, mode="lines", name="guide q", line=dict(color="#4c78a8", width=2.5, dash="dash")
+        )
+        said = f"the guide q peaks at {_peak(grid, guide)}"
+    else:
+        top = float(np.max(posterior))
+        fig.add_scatter(
+            x=[loc, loc],
+            y=[0, top],
+            mode="lines+markers",
+            name="guide q: a point (Delta)",
+            line=dict(color="#4c78a8", width=3, dash="dash"),
+            marker=dict(symbol="diamond", size=9),
+        )
+        said = f"the Delta guide sits at weight = {_n(loc)}"
+    summary = f"The exact posterior peaks at {_peak(grid, posterior)}; {said}."
+    return _summarise(_layout(fig, "The guide over the exact posterior", "weight", "density"), summary)
+
+
+def noise_plot(values: Sequence[float], variances: Sequence[float], x_label: str, title: str) -> go.Figure:
+    """The measured variance of a gradient estimate against what averages it, on log-log axes."""
+    values, variances = np.asarray(values, dtype=float), np.asarray(variances, dtype=float)
+    fig = go.Figure()
+    fig.add_scatter(
+        x=values,
+        y=variances,
+        mode="lines+markers",
+        name="measured variance",
+        line=dict(color="#4c78a8"),
+        marker=dict(symbol="circle", size=9),
+    )
+    if len(values):
+        reference = variances[0] * values[0] / values
+        fig.add_scatter(
+            x=values, y=reference, mode="lines", name=f"1 / {x_label}", line=dict(color=PRIOR_COLOUR, dash="dash")
+        )
+    fig.update_xaxes(type="log")
+    fig.update_yaxes(type="log", exponentformat="power")
+    summary = (
+        f"Gradient variance {_n(variances[0])} at {x_label} {_n(values[0])}, {_n(variances[-1])} at {_n(values[-1])}."
+        if len(values)
+        else "Nothing measured."
+    )
+    return _summarise(_layout(fig, title, x_label, "variance of the gradient", height=300), summary)
