@@ -119,25 +119,35 @@ with st.sidebar:
 prior = vi.prior_of(query)
 objective = "log p(x, weight)" if settings.guide == "delta" else "ELBO"
 key_numbers = st.container()
-curves, kl_slot = LiveSlot("vi-elbo"), LiveSlot("vi-kl")
+curves, kl_slot, guide_slot = LiveSlot("vi-elbo"), LiveSlot("vi-kl"), LiveSlot("vi-guide")
+data = vi_exact.Measurements.of(vi.measurements(query, settings))
+post_mean, post_sd = vi_exact.posterior(prior, data)
+evidence = vi_exact.log_evidence(prior, data)
+posterior = Normal(post_mean, post_sd)
+
+
+def draw_guide(loc: float, scale: float | None) -> None:
+    width = 5 * max(post_sd, scale or 0.0)
+    grid = np.linspace(min(post_mean, loc) - width, max(post_mean, loc) + width, 400)
+    guide_pdf = Normal(loc, scale).pdf(grid) if scale is not None else None
+    guide_slot.show(charts.guide_over_posterior(grid, posterior.pdf(grid), guide_pdf, loc))
 
 
 def draw_partial(progress):
     params = progress.partial.get("params")
     if not params or "loss" not in progress.partial:
         return
-    data = vi_exact.Measurements.of(vi.measurements(query, settings))
     path = vi.exact_path(query, settings, data, params)
-    evidence = vi_exact.log_evidence(prior, data)
     curves.show(charts.elbo_curves(-progress.partial["loss"], path.elbo, evidence, f"{objective} so far", objective))
     if path.kl is not None:
         kl_slot.show(charts.kl_curve(path.kl))
+    draw_guide(float(path.loc[-1]), None if path.scale is None else float(path.scale[-1]))
 
 
 outcome = cached_run(vi.fit, query, settings, label="Running SVI", live=draw_partial)
 if not outcome.ok:
-    curves.clear()
-    kl_slot.clear()
+    for slot in (curves, kl_slot, guide_slot):
+        slot.clear()
     show_unfinished(outcome)
     st.stop()
 result = outcome.result
@@ -203,11 +213,13 @@ noisy = -result.losses
 curves.show(charts.elbo_curves(noisy, path.elbo, result.log_evidence, f"{objective} at each step", objective))
 if path.kl is not None:
     kl_slot.show(charts.kl_curve(path.kl, result.kl_floor))
-post = Normal(result.posterior_mean, result.posterior_sd)
-width = 5 * max(result.posterior_sd, path.scale[-1] if path.scale is not None else 0)
-grid = np.linspace(min(post.mean, path.loc[-1]) - width, max(post.mean, path.loc[-1]) + width, 400)
-guide_pdf = Normal(path.loc[-1], path.scale[-1]).pdf(grid) if path.scale is not None else None
-chart(charts.guide_over_posterior(grid, post.pdf(grid), guide_pdf, float(path.loc[-1])))
+draw_guide(float(path.loc[-1]), None if path.scale is None else float(path.scale[-1]))
+if settings.optim == "sgd" or settings.schedule == "robbins_monro":
+    st.caption(
+        "Robbins and Monro: with noisy but unbiased gradients, steps rho_t converge when their sum is infinite "
+        "(the guide can get anywhere) and the sum of their squares is finite (the noise dies out); "
+        "rho_t = lr / (1 + t)^kappa meets both for 0.5 < kappa <= 1. A constant step meets only the first."
+    )
 
 st.header("Gradient noise")
 noise = cached_run(vi.noise_profile, query, settings, label="Measuring the gradient's noise")

@@ -319,12 +319,18 @@ def test_open_world_page_follows_the_observed_end_and_the_branch(page, server_ur
 def test_vi_page_draws_the_elbo_live_then_stops_on_request(page, server_url):
     # 5,000 steps of 32 particles: long enough to watch, ended by Stop.
     page.goto(f"{server_url}/vi?steps=5000&particles=32&guess=8.7")
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.js-plotly-plot .gtitle')].some(t => t.textContent.includes('so far'))",
+    # Read in one go: each live frame replaces the chart, so between two reads it may be gone.
+    live_names = page.wait_for_function(
+        """() => {
+          for (const div of document.querySelectorAll('.js-plotly-plot')) {
+            const title = div.querySelector('.gtitle');
+            if (title && title.textContent.includes('so far') && div._fullData) return div._fullData.map(t => t.name);
+          }
+          return null;
+        }""",
         timeout=60_000,
-    )
-    names = [t["name"] for t in plotly_traces(page)[0]]
-    assert names == ["ELBO, estimated", "ELBO, exact", "log evidence"]
+    ).json_value()
+    assert live_names == ["ELBO, estimated", "ELBO, exact", "log evidence"]
     page.wait_for_timeout(500)  # plotly draws the frame just after it arrives
     screenshot(page, "vi-live")
     visible_buttons(page, "Stop").click()

@@ -89,3 +89,8 @@ def test_more_particles_and_bigger_batches_quiet_the_gradient():
     weighings = dict(n=1_000, particles=4)
     small, whole = (vi.gradient_variance(query, vi.ViSettings(batch=b, **weighings), repeats=200) for b in (10, 0))
     assert small > 10 * whole  # a batch of 10 stands in for 1,000 measurements: its noise is scaled by 100
+
+
+def test_a_diverging_run_says_at_which_step_and_what_to_change():
+    with pytest.raises(InferenceError, match=r"SVI diverged at step \d+.*try 0.05"):
+        vi.fit(ScaleSettings(), vi.ViSettings(optim="sgd", schedule="constant", lr=10.0, steps=200))
