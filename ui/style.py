@@ -46,10 +46,20 @@ _SPOKEN_ONLY = f"""
 [data-testid="stElementContainer"]:has(.{SR_ONLY}) {{ position: absolute; }}
 """
 
+# The element that carries these rules takes no room above the title.
+_STYLE_BOX = """
+[data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"] style) { display: none; }
+"""
+
 
 def apply_page_style() -> None:
-    # A <style>-only st.html goes to Streamlit's event container: it takes no room on the page.
-    st.html(f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}{_SPOKEN_ONLY}</style>")
+    # In the page's own flow, first: a style-only st.html goes to Streamlit's event container,
+    # which during a session's first run did not always reach the page before the run's Stop
+    # button did (two Stop buttons in CI). The rule's own box is taken out of the layout.
+    st.markdown(
+        f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}{_SPOKEN_ONLY}{_STYLE_BOX}</style>",
+        unsafe_allow_html=True,
+    )
 
 
 def title(text: str) -> None:
