@@ -337,3 +337,40 @@ def test_vi_page_draws_the_elbo_live_then_stops_on_request(page, server_url):
     page.get_by_text("Stopped before it finished").wait_for(timeout=15_000)
     wait_idle(page)
     assert visible_buttons(page, "Run again").count() == 1
+
+
+# The phase chart's current step: its marker's name and where it is, read from what plotly drew.
+PHASE_MARKER = """() => {
+  for (const div of document.querySelectorAll('.js-plotly-plot')) {
+    const title = div.querySelector('.gtitle');
+    if (!title || !title.textContent.includes('phase space') || !div._fullData) continue;
+    const marker = div._fullData.find(t => /^step \\d+$/.test(t.name));
+    if (marker) return {name: marker.name, q: marker.x[0], p: marker.y[0]};
+  }
+  return null;
+}"""
+
+
+def test_hmc_page_steps_through_a_trajectory_and_plays_it(page, server_url):
+    from tests.test_hmc import numpy_leapfrog
+
+    page.goto(f"{server_url}/hmc?step_size=0.5&num_steps=6&start=5&momentum=1.5")
+    wait_idle(page)
+    qs, ps, error = numpy_leapfrog(ScaleSettings(), 5.0, 1.5, 0.5, 6)
+    assert float(metric_value(page, "Energy error")) == pytest.approx(error, rel=1e-4)
+    assert page.evaluate(PHASE_MARKER)["name"] == "step 6"
+    slider = page.get_by_role("slider", name="Leapfrog step shown")
+    slider.focus()
+    for _ in range(4):
+        page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"() => ({PHASE_MARKER})()?.name === 'step 2'", timeout=30_000)
+    marker = page.evaluate(PHASE_MARKER)
+    assert (marker["q"], marker["p"]) == (pytest.approx(qs[2], rel=1e-9), pytest.approx(ps[2], rel=1e-9))
+    wait_idle(page)
+    screenshot(page, "hmc-step-2")
+    page.get_by_role("button", name="Play the trajectory").click()
+    # Playing passes the end of the path, then the chart returns to the step the slider shows.
+    page.wait_for_function(f"() => ({PHASE_MARKER})()?.name === 'step 5'", timeout=30_000, polling=50)
+    page.wait_for_function(f"() => ({PHASE_MARKER})()?.name === 'step 2'", timeout=30_000)
+    wait_idle(page)
+    assert "Stable." in page.get_by_test_id("stAlert").first.inner_text()

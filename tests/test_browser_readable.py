@@ -46,7 +46,7 @@ def choose_theme(page, name: str) -> None:
     page.wait_for_timeout(800)  # the charts redraw in the new theme
 
 
-@pytest.mark.parametrize("path", ["scale", "gmm", "causal", "weather"])
+@pytest.mark.parametrize("path", ["scale", "gmm", "causal", "weather", "hmc"])
 def test_chart_text_is_large_and_dark_enough_in_the_light_theme(page, server_url, path):
     page.goto(f"{server_url}/{path}")
     wait_idle(page)

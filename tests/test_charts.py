@@ -8,8 +8,10 @@ import numpy as np
 import plotly.graph_objects as go
 import pytest
 
+from ppl_models import hmc
+from ppl_models.scale import ScaleSettings
 from tests.conftest import ROOT
-from ui import charts
+from ui import charts, hmc_charts
 from ui.chart_view import spoken_summary
 
 GRID = np.linspace(0.0, 20.0, 201)
@@ -19,8 +21,30 @@ def _bump(at: float) -> np.ndarray:
     return np.exp(-0.5 * (GRID - at) ** 2)
 
 
+def _hmc():
+    """The lecture's setting inside HMC: momentum 1.541 from seed 0, posterior mean 12.56."""
+    return hmc.explore(ScaleSettings(), hmc.HmcSettings(trajectories=20))
+
+
 # Each builder with data whose key numbers are known, and the phrases its summary must hold.
 CASES = {
+    "phase_portrait": (
+        lambda: hmc_charts.phase_portrait(_hmc().oscillator, _hmc().trajectory, 2),
+        ["at step 2 of 4", "weight 14.7", "around the posterior mean 12.6"],
+    ),
+    "potential_well": (
+        lambda: hmc_charts.potential_well(_hmc().oscillator, _hmc().trajectory, 0),
+        ["at the posterior mean 12.6", "at step 0 the particle is at weight 10", "total energy 17"],
+    ),
+    "energy_along_path": (
+        lambda: hmc_charts.energy_along_path(_hmc().trajectory, 4),
+        ["H starts at 17", "after 4 steps", "an energy error of -3.19"],
+    ),
+    "chain_moves": (lambda: hmc_charts.chain_moves(_hmc().chain), ["20 iterations", "proposals accepted"]),
+    "nuts_tree": (
+        lambda: hmc_charts.nuts_tree(_hmc().tree),
+        ["2 doublings, 3 leapfrog steps", "stopped by u-turn", "returns weight 11.5", "start at 10"],
+    ),
     "elbo_curves": (
         lambda: charts.elbo_curves(np.array([-9.0, -7.0, -6.5]), np.array([-8.0, -6.6, -6.3]), -6.26, "ELBO", "ELBO"),
         ["3 steps", "from -8 to -6.3", "log evidence is -6.26"],
@@ -131,8 +155,9 @@ CASES = {
 def _builders() -> set[str]:
     return {
         name
-        for name, function in inspect.getmembers(charts, inspect.isfunction)
-        if function.__module__ == charts.__name__
+        for module in (charts, hmc_charts)
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if function.__module__ == module.__name__
         and not name.startswith("_")
         and inspect.signature(function).return_annotation in (go.Figure, "go.Figure")
     }
@@ -191,8 +216,27 @@ def _look(trace) -> tuple:
         ),
         charts.parameter_paths({"p": np.arange(3.0), "q": np.arange(3.0)}, {}, "p"),
         charts.gradient_norms_plot({"p": np.ones(3), "q": np.ones(3)}),
+        hmc_charts.phase_portrait(_hmc().oscillator, _hmc().trajectory, 3),
+        hmc_charts.potential_well(_hmc().oscillator, _hmc().trajectory, 3),
+        hmc_charts.energy_along_path(_hmc().trajectory, 3),
+        hmc_charts.chain_moves(_hmc().chain),
+        hmc_charts.nuts_tree(hmc.explore(ScaleSettings(), hmc.HmcSettings(step_size=0.1, trajectories=1)).tree),
     ],
-    ids=["trace", "acf", "ranked", "mixture", "split", "weighted", "paths", "gradients"],
+    ids=[
+        "trace",
+        "acf",
+        "ranked",
+        "mixture",
+        "split",
+        "weighted",
+        "paths",
+        "gradients",
+        "phase",
+        "well",
+        "energy",
+        "chain",
+        "nuts",
+    ],
 )
 def test_series_differ_in_more_than_colour_and_each_has_a_legend_name(figure):
     names = [trace.name for trace in figure.data]

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 import pytest
 
-from ppl_models import causal, gmm, open_world, scale, shapes, shapes_settings, vi, weather
+from ppl_models import causal, gmm, hmc, open_world, scale, shapes, shapes_settings, vi, weather
 from ppl_models.engine.mcmc import McmcSettings
 from ppl_models.engine.svi import SviSettings
 
@@ -154,3 +154,27 @@ def test_the_vi_code_prints_the_page_s_guide_and_exact_terms(tmp_path, settings)
     else:
         assert f"ELBO = {round(float(page.path.elbo[-1]), 3)}" in printed
         assert f"KL(q || posterior) = {round(float(page.path.kl[-1]), 4)}" in printed
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        hmc.HmcSettings(),
+        hmc.HmcSettings(step_size=0.45, num_steps=9, start=7.5, momentum=-1.25, trajectories=60, seed=6),
+        hmc.HmcSettings(step_size=1.5, num_steps=30, trajectories=10, seed=2),
+    ],
+    ids=["lecture", "given-momentum", "unstable"],
+)
+def test_the_hmc_code_prints_the_page_s_trajectory_chain_and_tree(tmp_path, settings):
+    query = scale.ScaleSettings(guess=8.0, prior_sd=1.5, noise_sd=0.9, measurement=12.0)
+    printed = run_script(hmc.explore_code(query, settings), tmp_path)
+    page = hmc.explore(query, settings)
+    assert numbers_after("energy error", printed) == [pytest.approx(page.trajectory.energy_error, rel=1e-12)]
+    assert numbers_after("acceptance probability", printed) == [pytest.approx(page.trajectory.acceptance, abs=1e-12)]
+    mean, sd, rate = numbers_after("chain mean", printed.replace(" sd ", " ").replace(" acceptance rate ", " "))
+    assert (mean, sd, rate) == (
+        pytest.approx(page.chain.summary.mean, rel=1e-12),
+        pytest.approx(page.chain.summary.sd, rel=1e-9, abs=1e-12),
+        pytest.approx(page.chain.acceptance_rate),
+    )
+    assert numbers_after("NUTS draw", printed) == [pytest.approx(page.tree.proposal, rel=1e-12)]

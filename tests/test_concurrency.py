@@ -8,11 +8,14 @@ param store are process globals: without the inference guard these runs crash wi
 import threading
 
 import numpy as np
+import pytest
 
 from ppl_models.engine.graphs import model_graph
 from ppl_models.engine.mcmc import McmcSettings
+from ppl_models.engine.runtime import guard
 from ppl_models.engine.svi import SviSettings
 from ppl_models.scale import ScaleSettings, infer_weight, scale
+from ui.catalog import CATALOG
 
 JOBS = [
     (ScaleSettings(), McmcSettings(kernel="nuts", num_samples=150, warmup_steps=50, seed=1)),
@@ -103,3 +106,24 @@ def test_runs_leave_no_traced_functions_behind():
         gmm.fit_map((0.0, 1.0, 10.0 + shift, 11.0, 12.0), gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=20))
         infer_weight(ScaleSettings(measurement=13.0 + shift), McmcSettings(num_samples=20, warmup_steps=10))
     assert torch.jit._state._python_cu.get_functions() == []
+
+
+@pytest.mark.parametrize(
+    "lecture", [lecture for lecture in CATALOG if lecture.default_run], ids=lambda lecture: lecture.url_path
+)
+def test_every_page_s_run_waits_for_the_guard(lecture):
+    """Pyro's handler stack is per process: a page's run that skipped the guard would interleave
+    its traces with another session's (as the model graph, drawn in the server, found out)."""
+    function, *args = lecture.default_run()
+    finished = threading.Event()
+
+    def run():
+        function(*args)
+        finished.set()
+
+    with guard._INFERENCE_LOCK:
+        worker = threading.Thread(target=run, daemon=True)
+        worker.start()
+        assert not finished.wait(0.5), f"{function.__qualname__} ran while another run held the guard"
+    worker.join(120)
+    assert finished.is_set()

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ppl_models import causal, gmm, open_world, scale, vi, weather
+from ppl_models import causal, gmm, hmc, open_world, scale, vi, weather
 from ppl_models.engine import mcmc
 from ppl_models.scale import ScaleSettings
 
@@ -72,6 +72,15 @@ CATALOG: tuple[Lecture, ...] = (
         "The scale model: condition on a measurement with `pyro.condition`, infer the weight with "
         "HMC, NUTS or SVI, and check every answer against the exact posterior.",
         lambda: (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings()),
+    ),
+    Lecture(
+        "pages/hmc.py",
+        "Inside HMC",
+        ":material/animation:",
+        "hmc",
+        "Why HMC works and when it fails: Pyro's leapfrog step by step over the exact contours of the energy, "
+        "the stability limit, resonance with the posterior's period, a short chain and one NUTS tree.",
+        lambda: (hmc.explore, ScaleSettings(), hmc.HmcSettings()),
     ),
     Lecture(
         "pages/shapes.py",

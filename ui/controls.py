@@ -73,6 +73,8 @@ class Slider(_FillsAField):
     field: str = ""  # the settings field it fills; empty: the one named like its key
     # Why the range stops where it does, told to whoever's link went past it.
     bound_reason: str = ""
+    # A number box whose default is None is empty until someone types: this says what empty means.
+    placeholder: str = ""
     free_text: ClassVar[bool] = False
 
     def problem(self, raw: str) -> str:
@@ -100,6 +102,8 @@ class Slider(_FillsAField):
             **_default(self.key, "value", self.default),
         )
         if self.number_box:
+            if self.placeholder:
+                kwargs["placeholder"] = self.placeholder
             return st.number_input(self.label, **kwargs)
         return st.slider(self.label, **kwargs)
 

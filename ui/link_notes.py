@@ -99,7 +99,11 @@ def link_problems(controls: list[Control], raw_values: dict[str, str], values: d
             used = values.get(control.key, control.default)
             # A text box's value is the user's own text, so it is quoted as data too.
             shown = literal(used) if control.free_text else repr(used)
-            problems.append(f"{literal(f'{control.key}={raw}')} {problem}; using {shown} instead.")
+            instead = f"using {shown} instead"
+            if used is None and getattr(control, "placeholder", ""):
+                # An empty box has a meaning of its own ("drawn with the seed"); None says nothing.
+                instead = f"leaving it empty: {control.placeholder}"
+            problems.append(f"{literal(f'{control.key}={raw}')} {problem}; {instead}.")
     return problems
 
 
