@@ -1,6 +1,7 @@
 """AppTest: the inside-HMC page, read back from what it shows."""
 
 import math
+from urllib.parse import parse_qsl
 
 import numpy as np
 import pytest
@@ -47,9 +48,10 @@ def test_the_lecture_s_setting_returns_near_its_start_and_links_to_the_scale_pag
     assert metric(app, "Posterior's period 2πs").value == "3.770"
     warning = texts(app.warning)
     assert "Every trajectory returns near its start" in warning and "0.95 of the posterior's period" in warning
-    links = [element for element in app.get("page_link")]
-    targets = [link.proto.page for link in links]
-    assert any("scale" in target for target in targets)
+    (link,) = [element.proto for element in app.get("page_link") if element.proto.page == "scale"]
+    # Followed, the link shows Pyro's adapted HMC at this length, and the scale page's warning about it.
+    scale_page = open_page("scale", **dict(parse_qsl(link.query_string)))
+    assert "anti-correlated" in texts(scale_page.error)
 
 
 def test_a_setting_without_resonance_says_so():
