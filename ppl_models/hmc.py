@@ -44,7 +44,8 @@ MAX_ABS_MOMENTUM = 100.0
 # Pyro evaluates its potential through a model trace at every leapfrog step (about half a
 # millisecond here): the short chain gets this many steps in all.
 MAX_CHAIN_LEAPFROG = 20_000
-PROGRESS_EVERY = 25
+# Leapfrog steps between progress reports (each a chance to Stop), whatever the trajectory length.
+STEPS_PER_REPORT = 200
 
 
 @dataclass(frozen=True)
@@ -202,9 +203,10 @@ def sample_chain(
     with pyro.validation_enabled(False):
         grads, current_potential = potential_grad(potential, z)
     draws, proposals, accepted, errors, probabilities = [], [], [], [], []
+    report_every = max(1, STEPS_PER_REPORT // settings.num_steps)
     with pyro.validation_enabled(False):
         for t in range(settings.trajectories):
-            if progress is not None and t % PROGRESS_EVERY == 0:
+            if progress is not None and t % report_every == 0:
                 partial = {"weight": np.array(draws)} if draws else {}
                 if progress(Progress("sampling", t, settings.trajectories, partial=partial)) is False:
                     raise RunCancelled("Stopped on request.")
