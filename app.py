@@ -11,6 +11,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import classroom
 from ui.catalog import CATALOG, lecture_pages
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
@@ -46,7 +47,13 @@ def main() -> None:
     # Started by the server's lifespan already; this covers hosts that run the script
     # without it (AppTest). Only the first call in a process starts anything.
     warm_default_settings()
-    navigation.run()
+    here = navigation.url_path
+    classroom.begin({lecture.url_path: lecture.page for lecture in CATALOG}, here)
+    try:
+        navigation.run()
+    finally:
+        # Also after a page's st.stop(): the teacher's setting is published either way.
+        classroom.end(here)
 
 
 @contextlib.asynccontextmanager

@@ -7,6 +7,7 @@ from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels, style
 from ui.chart_view import chart
 from ui.controls import SEED, build, render
+from ui.predict import Prediction, predict_first
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.text import escape
 from ui.weather_controls import DAY, DO_WEATHER, TEMP, draw_count, weather_settings
@@ -36,6 +37,9 @@ with imagining:
     asked |= render(DAY, "causal")
 question = build(causal.CausalSettings, [TEMP, DO_WEATHER, *DAY], asked)
 t, forced = question.temp, question.do_weather
+doing_exactly = weather.exact_interventional_sales(params, t)
+if predict_first(Prediction(f"E[sales | do(temp = {t:g})]", -1000.0, 10_000.0, (doing_exactly,))):
+    st.stop()
 outcome = cached_run(
     causal.answer,
     params,

@@ -10,6 +10,7 @@ from ui import charts, gmm_panels, panels, style
 from ui.chart_view import chart
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
+from ui.predict import Prediction, predict_first
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.text import escape
 
@@ -52,6 +53,18 @@ if not outcome.ok:
             st.code(gmm.fit_map_code(values, prior, settings), language="python")
     st.stop()
 fit = outcome.result
+low, high = float(np.min(fit.data)), float(np.max(fit.data))
+reach = max(high - low, 1.0)
+locations = Prediction(
+    "the mixture's locations, lowest first",
+    low - reach,
+    high + reach,
+    tuple(sorted(float(loc) for loc in fit.locs)),
+    tuple(f"location {k + 1}" for k in range(len(fit.locs))),
+)
+if predict_first(locations):
+    live.clear()
+    st.stop()
 panels.device_note(fit)
 truth = (np.asarray(data.locs), data.scale) if isinstance(data, gmm_data.SyntheticData) else None
 live.show(charts.mixture_density(fit.data, fit.weights, fit.locs, fit.scale, truth))

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from ui import style
+from ui import classroom, style
 from ui.catalog import lecture_pages
 
 style.title("Pyro Model Explorer")
@@ -15,6 +15,15 @@ st.markdown(
     "class: results are shared between everyone on the server, and every setting is in the "
     "page's link, so a teacher can send the exact setting to the class."
 )
+
+with st.container(border=True):
+    st.header("Teach a class")
+    st.markdown(
+        "Project the app and start a class: your students open one short link (or scan its QR code), and their "
+        "pages follow yours, page and setting, until they choose to explore on their own. Turn on **Predict "
+        "first** on a page to collect the class's guesses before the answer shows."
+    )
+    classroom.start_class_button()
 
 for lecture in lecture_pages():
     with st.container(border=True):

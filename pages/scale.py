@@ -7,6 +7,7 @@ from ppl_models import scale
 from ui import charts, panels, style
 from ui.controls import build, render
 from ui.inference_controls import inference_settings
+from ui.predict import Prediction, predict_first
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.scale_controls import MODEL_CONTROLS
 
@@ -44,6 +45,8 @@ def draw_partial(progress):
         histogram.show(charts.loss_curve(progress.partial["loss"], "SVI loss so far"))
 
 
+if predict_first(Prediction("the posterior mean of the weight", -100.0, 100.0, (exact.mean,))):
+    st.stop()
 outcome = cached_run(scale.infer_weight, query, settings, label="Inferring the weight", live=draw_partial)
 if outcome.ok:
     result = outcome.result

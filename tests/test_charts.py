@@ -11,7 +11,7 @@ import pytest
 from ppl_models import hmc
 from ppl_models.scale import ScaleSettings
 from tests.conftest import ROOT
-from ui import charts, hmc_charts
+from ui import charts, class_charts, hmc_charts
 from ui.chart_view import spoken_summary
 
 GRID = np.linspace(0.0, 20.0, 201)
@@ -28,6 +28,10 @@ def _hmc():
 
 # Each builder with data whose key numbers are known, and the phrases its summary must hold.
 CASES = {
+    "guesses_histogram": (
+        lambda: class_charts.guesses_histogram(np.array([[12.0], [13.0], [12.5]]), ("",), (12.56,), (13.0,)),
+        ["3 guesses, from 12 to 13", "median 12.5", "the answer is 12.6", "your guess is 13"],
+    ),
     "phase_portrait": (
         lambda: hmc_charts.phase_portrait(_hmc().oscillator, _hmc().trajectory, 2),
         ["at step 2 of 4", "weight 14.7", "around the posterior mean 12.6"],
@@ -155,7 +159,7 @@ CASES = {
 def _builders() -> set[str]:
     return {
         name
-        for module in (charts, hmc_charts)
+        for module in (charts, hmc_charts, class_charts)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         if function.__module__ == module.__name__
         and not name.startswith("_")

@@ -20,7 +20,7 @@ from typing import Any, ClassVar, Self, TypeVar
 
 import streamlit as st
 
-from ui import link_notes
+from ui import classroom, link_notes
 
 
 def _default(key: str, argument: str, default: Any) -> dict[str, Any]:
@@ -91,6 +91,11 @@ class Slider(_FillsAField):
             return "is not a whole number"
         return ""
 
+    def value_of(self, raw: str) -> Any:
+        """The widget value a link string means; the caller has checked :meth:`problem`."""
+        value = float(raw)
+        return int(value) if isinstance(self.default, int) else value
+
     def widget(self) -> Any:
         kwargs = dict(
             min_value=self.min,
@@ -122,6 +127,9 @@ class Choice(_FillsAField):
 
     def problem(self, raw: str) -> str:
         return "" if raw in self.options else f"is not one of {', '.join(self.options)}"
+
+    def value_of(self, raw: str) -> Any:
+        return raw
 
     def widget(self) -> Any:
         if self.compact:
@@ -157,6 +165,9 @@ class Toggle(_FillsAField):
     def problem(self, raw: str) -> str:
         return "" if raw.lower() in ("true", "false") else "is not true or false"
 
+    def value_of(self, raw: str) -> Any:
+        return raw.lower() == "true"
+
     def widget(self) -> Any:
         return st.toggle(
             self.label, help=self.help, key=self.key, bind="query-params", **_default(self.key, "value", self.default)
@@ -180,6 +191,9 @@ class Text(_FillsAField):
     def problem(self, raw: str) -> str:
         return f"is longer than {self.max_chars} characters" if len(raw) > self.max_chars else ""
 
+    def value_of(self, raw: str) -> Any:
+        return raw
+
     def widget(self) -> Any:
         return st.text_input(
             self.label,
@@ -201,8 +215,10 @@ def render(controls: list[Control], page: str) -> dict[str, Any]:
     values that were ignored or corrected to the run's one note.
     """
     state, raw_values = link_notes.begin(controls)
+    classroom.adopt_shared_setting(controls)
     values = {control.key: control.widget() for control in controls}
     link_notes.report(state, page, controls, raw_values, values)
+    classroom.record_shown(values)
     return values
 
 

@@ -22,6 +22,7 @@ import streamlit as st
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress
 from ppl_models.engine.runtime.workers import WorkerPool
+from ui import classroom
 from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
 from ui.chart_view import chart
 from ui.numbers import age_text
@@ -235,6 +236,7 @@ def cached_run(
         result then serves every call that agrees on these.
     """
     key = cache_key(function, *(args if key_args is None else key_args))
+    classroom.publish_setting()
     entry = SHARED.peek(key)
     if entry is not None:
         return _outcome(entry, from_cache=True)
