@@ -28,8 +28,9 @@ MAX_CLASSES = 200
 CLASS_TTL_S = 4 * 3600.0
 MAX_FOLLOWERS = 500
 MAX_GUESSES = 500
-# A follower polls every second; one not heard from for this long has left.
-FOLLOWER_GONE_S = 6.0
+# A follower polls every second, but not while its page runs (a run may take up to the run
+# budget, 30 s): one not heard from for this long has left.
+FOLLOWER_GONE_S = 40.0
 MAX_PARAMS = 40
 MAX_PARAM_CHARS = 2000
 
