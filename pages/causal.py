@@ -6,6 +6,7 @@ from ppl_models import causal, weather
 from ppl_models.engine.graphs import intervened_graph, model_graph
 from ui import charts, panels, style
 from ui.chart_view import chart
+from ui.compare_views import CAUSAL
 from ui.controls import SEED, build, render
 from ui.predict import Prediction, predict_first
 from ui.runs import cached_run, show_provenance, show_unfinished
@@ -154,6 +155,7 @@ chart(
     ),
     imagine,
 )
+CAUSAL.section(answers)
 
 st.header("The model, seen and intervened on")
 observed_temp = (("temp", t),)

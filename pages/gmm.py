@@ -8,6 +8,7 @@ from ppl_models import gmm, gmm_data
 from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, gmm_panels, panels, style
 from ui.chart_view import chart
+from ui.compare_views import GMM
 from ui.gmm_controls import data_source, fit_settings
 from ui.numbers import probability_text
 from ui.predict import Prediction, predict_first
@@ -82,6 +83,7 @@ st.caption(
     f"{settings.steps} steps.{note}"
 )
 show_provenance(outcome)
+GMM.section(fit)
 
 starts, convergence, members, posterior, model_tab = st.tabs(
     ["Initialisations", "Convergence", "Membership", "Full posterior (NUTS)", "Model and code"], key="gmm-tab"

@@ -5,6 +5,7 @@ import streamlit as st
 
 from ppl_models import scale
 from ui import charts, panels, style
+from ui.compare_views import SCALE
 from ui.controls import build, render
 from ui.inference_controls import inference_settings
 from ui.predict import Prediction, predict_first
@@ -55,6 +56,7 @@ if outcome.ok:
         panels.estimate_metrics(result.mean, result.sd, exact.mean, exact.sd, "the guide's loc and scale (SVI)")
     panels.advice(result.advice)
     show_provenance(outcome)
+    SCALE.section(result)
     if result.mcmc is not None:
         panels.mcmc_diagnostics(result.mcmc, "scale_samples.csv")
     else:

@@ -209,7 +209,7 @@ def test_after_stop_the_exact_posterior_stays_and_run_again_gives_a_result(monke
     assert [e.value for e in app.error] == [STOPPED]
     assert_exact_answer_kept(app, ScaleSettings(measurement=9.5))
     app.button[0].click().run()
-    assert not app.error and not app.button
+    assert not app.error and [b.label for b in app.button] == ["Pin as A"]  # no Stop or Run again left
     expected = exact_posterior(ScaleSettings(measurement=9.5))
     assert abs(float(metric(app, "Posterior mean").value) - expected.mean) < 0.1
     assert "samples" in [t["name"] for t in figures(app)[0]["data"]]
@@ -224,7 +224,7 @@ def test_after_the_run_budget_the_exact_posterior_stays_and_run_again_gives_a_re
     assert_exact_answer_kept(app, ScaleSettings(guess=8.5))
     monkeypatch.setenv("PME_RUN_BUDGET_S", "120")
     app.button[0].click().run()
-    assert not app.error and not app.button
+    assert not app.error and [b.label for b in app.button] == ["Pin as A"]  # no Stop or Run again left
     expected = exact_posterior(ScaleSettings(guess=8.5))
     assert f"exact {expected.mean:.3f}" in metric(app, "Posterior mean").delta
 

@@ -49,6 +49,33 @@ def test_scale_page_follows_the_measurement_slider(page, server_url):
     screenshot(page, "scale-measurement-13.5")
 
 
+def test_scale_page_pins_a_and_shows_b_beside_it_when_the_measurement_moves(page, server_url):
+    page.goto(f"{server_url}/scale?algo=nuts&samples=300&warmup=100")
+    wait_idle(page)
+    page.get_by_role("button", name="Pin as A").click()
+    wait_idle(page)
+    page.get_by_text("A is pinned, and it is the current setting").wait_for(timeout=60_000)
+    assert "pin=measurement" in page.url
+    thumb = page.get_by_role("slider", name="Observed measurement")
+    thumb.focus()
+    for _ in range(5):
+        thumb.press("ArrowLeft")  # 14.0 -> 13.5: B moves, A stays
+    wait_idle(page)
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.js-plotly-plot')].some(d => (d._fullData || [])"
+        ".some(t => t.name === 'B: samples'))",
+        timeout=60_000,
+    )
+    (overlay,) = [traces for traces in plotly_traces(page) if any(t["name"] == "A: samples" for t in traces)]
+    assert {"name": "A: samples", "n": 300} in overlay and {"name": "B: samples", "n": 300} in overlay
+    assert {t["name"] for t in overlay} >= {"A: exact posterior", "B: exact posterior"}
+    assert "exact 12.560" in metric_delta(page, "A: posterior mean")
+    expected = exact_posterior(ScaleSettings(measurement=13.5)).mean
+    assert f"exact {expected:.3f}" in metric_delta(page, "B: posterior mean")
+    assert "measurement=13.5" in page.url and "pin=measurement" in page.url  # the link holds both
+    screenshot(page, "scale-compare")
+
+
 def test_a_malformed_link_shows_a_note_and_the_page_still_works(page, server_url):
     page.goto(f"{server_url}/scale?measurement=abc&algo=nuts&samples=300&warmup=100")
     wait_idle(page)

@@ -11,7 +11,7 @@ import pytest
 from ppl_models import hmc
 from ppl_models.scale import ScaleSettings
 from tests.conftest import ROOT
-from ui import charts, class_charts, hmc_charts
+from ui import charts, class_charts, compare_charts, hmc_charts
 from ui.chart_view import spoken_summary
 
 GRID = np.linspace(0.0, 20.0, 201)
@@ -149,6 +149,43 @@ CASES = {
         lambda: charts.start_scores_plot(np.array([30.0, 12.5, 41.0]), 1, "lecture"),
         ["initial loss of each of 3 initialisations", "from 12.5 to 41", "#1, scores 12.5"],
     ),
+    "pinned_posteriors": (
+        lambda: compare_charts.pinned_posteriors(
+            {
+                "A": (np.array([12.0, 13.0, 13.0]), (GRID, _bump(12.5))),
+                "B": (np.array([9.0, 10.0]), (GRID, _bump(9.7))),
+            },
+            "weight",
+            "P(weight | measurement): A and B",
+        ),
+        [
+            "A: 3 draws, mean 12.7, the exact posterior peaking at weight = 12.5",
+            "B: 2 draws, mean 9.5, the exact posterior peaking at weight = 9.7",
+        ],
+    ),
+    "pinned_answers": (
+        lambda: compare_charts.pinned_answers(
+            ("seeing", "doing temp"),
+            {"A": ((198.7, 155.6), (198.7, 155.0)), "B": ((50.0, 50.1), (50.0, 50.0))},
+            "The answers of A and B",
+            "expected sales",
+        ),
+        ["seeing: A 199 (exact 199), B 50 (exact 50)", "doing temp: A 156 (exact 155), B 50.1 (exact 50)"],
+    ),
+    "pinned_mixtures": (
+        lambda: compare_charts.pinned_mixtures(
+            {
+                "A": (np.array([0.0, 1.0, 10.0]), np.array([0.4, 0.6]), np.array([0.5, 10.0]), 0.6),
+                "B": (np.array([0.0, 1.0, 10.0, 20.0]), np.array([1.0]), np.array([7.0]), 7.5),
+            }
+        ),
+        [
+            "on different data",
+            "A: 2 components with scale 0.6 over 3 points (weight 0.4 at 0.5, weight 0.6 at 10)",
+            "B: 1 component with scale 7.5 over 4 points",
+            "peaking at x = 10",
+        ],
+    ),
     "gradient_norms_plot": (
         lambda: charts.gradient_norms_plot({"AutoDelta.locs": np.array([5.0, 0.5, 0.002])}),
         ["1 parameter over 3 steps", "AutoDelta.locs from 5 to 0.002"],
@@ -159,7 +196,7 @@ CASES = {
 def _builders() -> set[str]:
     return {
         name
-        for module in (charts, hmc_charts, class_charts)
+        for module in (charts, hmc_charts, class_charts, compare_charts)
         for name, function in inspect.getmembers(module, inspect.isfunction)
         if function.__module__ == module.__name__
         and not name.startswith("_")
@@ -225,6 +262,18 @@ def _look(trace) -> tuple:
         hmc_charts.energy_along_path(_hmc().trajectory, 3),
         hmc_charts.chain_moves(_hmc().chain),
         hmc_charts.nuts_tree(hmc.explore(ScaleSettings(), hmc.HmcSettings(step_size=0.1, trajectories=1)).tree),
+        compare_charts.pinned_posteriors(
+            {"A": (np.arange(5.0), (GRID, _bump(2))), "B": (np.arange(5.0) + 1, (GRID, _bump(3)))}, "weight", "p"
+        ),
+        compare_charts.pinned_answers(
+            ("q1", "q2"), {"A": ((1.0, 2.0), (1.1, 2.1)), "B": ((3.0, 4.0), (3.1, 4.1))}, "a", "y"
+        ),
+        compare_charts.pinned_mixtures(
+            {
+                "A": (np.arange(3.0), np.array([1.0]), np.array([1.0]), 1.0),
+                "B": (np.arange(4.0), np.array([1.0]), np.array([2.0]), 1.0),
+            }
+        ),
     ],
     ids=[
         "trace",
@@ -240,6 +289,9 @@ def _look(trace) -> tuple:
         "energy",
         "chain",
         "nuts",
+        "pinned-posteriors",
+        "pinned-answers",
+        "pinned-mixtures",
     ],
 )
 def test_series_differ_in_more_than_colour_and_each_has_a_legend_name(figure):

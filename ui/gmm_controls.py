@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
 from ppl_models import gmm, gmm_data
 from ppl_models.gmm_starts import STARTS
-from ui.controls import SEED, Choice, Slider, Text, build, default_of, render
+from ui.controls import SEED, Choice, Control, Slider, Text, build, default_of, render
 from ui.panels import device_preference
 
 SOURCE = Choice(
@@ -173,12 +175,35 @@ FIT = [
 ]
 
 
+# The sources whose data travel in a link (a pinned comparison holds them); a table's rows
+# and an uploaded file's do not.
+LINKED_SOURCES = ("numbers", "synthetic")
+
+
+def data_controls(source: str) -> list[Control]:
+    """The controls that hold the data of a source that travels in a link."""
+    return [DATA] if source == "numbers" else [TRUE_LOCS, *SYNTHETIC_NUMBERS]
+
+
+def data_from(source: str, values: dict[str, Any]) -> tuple[float, ...] | gmm_data.SyntheticData:
+    """The data set of a linked source from the controls' values by URL key.
+
+    :raises gmm_data.DataError: with the message the page shows.
+    """
+    if source == "numbers":
+        return gmm_data.parse_numbers(values["data"])
+    locs = gmm_data.parse_numbers(values["true_locs"])
+    if not locs:
+        raise gmm_data.DataError("Give at least one true component location.")
+    return build(gmm_data.SyntheticData, SYNTHETIC_NUMBERS, values, locs=locs)
+
+
 def data_source(page: str) -> tuple[tuple[float, ...] | gmm_data.SyntheticData | None, str]:
     """The chosen data set, or None and a message saying what is wrong with it."""
     source = render([SOURCE], page)["source"]
     try:
-        if source == "numbers":
-            return gmm_data.parse_numbers(render([DATA], page)["data"]), ""
+        if source in LINKED_SOURCES:
+            return data_from(source, render(data_controls(source), page)), ""
         if source == "table":
             edited = st.data_editor(
                 pd.DataFrame({"x": list(gmm.LECTURE_DATA)}),
@@ -187,18 +212,18 @@ def data_source(page: str) -> tuple[tuple[float, ...] | gmm_data.SyntheticData |
                 column_config={"x": st.column_config.NumberColumn("x", help="One point per row.")},
             )
             return tuple(float(v) for v in edited["x"].dropna()), ""
-        if source == "csv":
-            upload = st.file_uploader("CSV: one column of numbers, header allowed", type=["csv", "txt"])
-            if upload is None:
-                return None, "Upload a CSV file with one column of numbers to fit."
-            return gmm_data.parse_csv(upload.getvalue()), ""
-        values = render([TRUE_LOCS, *SYNTHETIC_NUMBERS], page)
-        locs = gmm_data.parse_numbers(values["true_locs"])
-        if not locs:
-            return None, "Give at least one true component location."
-        return build(gmm_data.SyntheticData, SYNTHETIC_NUMBERS, values, locs=locs), ""
+        upload = st.file_uploader("CSV: one column of numbers, header allowed", type=["csv", "txt"])
+        if upload is None:
+            return None, "Upload a CSV file with one column of numbers to fit."
+        return gmm_data.parse_csv(upload.getvalue()), ""
     except gmm_data.DataError as error:
         return None, str(error)
+
+
+def settings_from(values: dict[str, Any], device: str) -> tuple[gmm.GmmPrior, gmm.GmmSettings]:
+    """The prior and the fit's settings from the controls' values by URL key."""
+    settings = build(gmm.GmmSettings, [*MODEL, *FIT], values, device=device)
+    return build(gmm.GmmPrior, PRIOR, values), settings
 
 
 def fit_settings(page: str) -> tuple[gmm.GmmPrior, gmm.GmmSettings]:
@@ -206,8 +231,7 @@ def fit_settings(page: str) -> tuple[gmm.GmmPrior, gmm.GmmSettings]:
     model = render([*MODEL, *PRIOR], page)
     with st.expander("Fit settings", expanded=False):
         fit = render(FIT, page)
-    settings = build(gmm.GmmSettings, [*MODEL, *FIT], {**model, **fit}, device=device_preference())
-    return build(gmm.GmmPrior, PRIOR, model), settings
+    return settings_from({**model, **fit}, device_preference())
 
 
 def controls_for(change: dict) -> dict:

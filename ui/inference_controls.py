@@ -140,12 +140,22 @@ SVI_CONTROLS: list[Control] = [
 ]
 
 
+def controls_for(algo: str) -> list[Control]:
+    """The controls that make a run's settings with this algorithm."""
+    return SVI_CONTROLS if algo == "svi" else MCMC_CONTROLS
+
+
+def settings_from(algo: str, values: dict[str, Any], device: str) -> McmcSettings | SviSettings:
+    """The frozen settings to run, from the controls' values by URL key (``ui.compare`` makes a
+    pinned setting's with it too)."""
+    if algo == "svi":
+        return build(SviSettings, SVI_CONTROLS, values, device=device)
+    return build(McmcSettings, MCMC_CONTROLS, values, kernel=algo, device=device)
+
+
 def inference_settings(page: str) -> McmcSettings | SviSettings:
     """Draw the algorithm choice and its settings; return the frozen settings to run."""
     algo = render([ALGO], page)["algo"]
     with st.expander("Sampler and optimizer settings", expanded=False):
-        shown = SVI_CONTROLS if algo == "svi" else MCMC_CONTROLS
-        values: dict[str, Any] = render(shown, page)
-    if algo == "svi":
-        return build(SviSettings, shown, values, device=device_preference())
-    return build(McmcSettings, shown, values, kernel=algo, device=device_preference())
+        values: dict[str, Any] = render(controls_for(algo), page)
+    return settings_from(algo, values, device_preference())

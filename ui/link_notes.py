@@ -252,3 +252,24 @@ def report(
     if page not in state["pages"]:
         state["pages"].append(page)
     _show_notes(state, _slot(state))
+
+
+def link_value(page: str, key: str) -> str | None:
+    """The link's value of ``key``, a parameter no widget is bound to (``pin``), after the
+    controls of the run were drawn; a repeated key gets its note, as a control's does."""
+    state = _run_state()
+    if key in state["repeats"]:
+        add_note(page, repeated_key_note(key, *state["repeats"][key]))
+    return st.query_params.get(key)
+
+
+def add_note(page: str, note: str) -> None:
+    """Put ``note`` (already written with :func:`ui.text.literal` for what the link held)
+    among the run's notes and show them again; it stays for the session like every note."""
+    state = _run_state()
+    notes = _notes(page)
+    if note not in notes:
+        notes.append(note)
+    if page not in state["pages"]:
+        state["pages"].append(page)
+    _show_notes(state, _slot(state))
