@@ -15,6 +15,7 @@ from ui import classroom
 from ui.catalog import CATALOG, lecture_pages
 from ui.controls import Choice, render
 from ui.panels import DEVICE_KEY
+from ui.presenter import presenting
 from ui.shell import page_routes, route_every_page_through_the_app
 from ui.style import apply_page_style
 from ui.warmup import warm_default_settings
@@ -25,7 +26,12 @@ FAVICON = Path(__file__).with_name("static") / "favicon.png"
 def main() -> None:
     # A file shipped with the app, served from its own /media: a :material/ icon makes every
     # browser fetch the favicon from fonts.gstatic.com (Streamlit's frontend builds that URL).
-    st.set_page_config(page_title="Pyro Model Explorer", page_icon=FAVICON, layout="wide")
+    st.set_page_config(
+        page_title="Pyro Model Explorer",
+        page_icon=FAVICON,
+        layout="wide",
+        initial_sidebar_state="collapsed" if presenting() else "auto",
+    )
     pages = [
         st.Page(lecture.page, title=lecture.title, icon=lecture.icon, url_path=lecture.url_path or None, default=not i)
         for i, lecture in enumerate(CATALOG)

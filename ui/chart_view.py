@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui.charts import summary_of
+from ui.presenter import enlarge, presenting
 
 # Visually hidden, still read aloud: the class's rule is in ui/style.py with the app's others.
 SR_ONLY = "pme-sr-only"
@@ -32,6 +33,8 @@ def chart(figure: go.Figure, where=None, *, key: str | None = None) -> None:
     The summary can quote user values (a data set's numbers, a title with a typed value), so it
     passes through ``html.escape``: it is the only HTML the app writes itself.
     """
+    if presenting():
+        figure = enlarge(figure)
     box = (st if where is None else where).container()
     box.markdown(
         f'<p class="{SR_ONLY}">{html.escape(spoken_summary(figure))}</p>',

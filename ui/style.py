@@ -6,6 +6,7 @@ import streamlit as st
 
 from ui.chart_view import SR_ONLY
 from ui.link_notes import NOTES_KEY
+from ui.presenter import PRESENTER_STYLE, presenting
 
 # Plotly, under Streamlit's chart theme, draws tick labels and axis titles in a faded grey
 # (3.7:1 on white): too pale to read from the back of a classroom. ``currentColor`` is the
@@ -56,8 +57,10 @@ def apply_page_style() -> None:
     # In the page's own flow, first: a style-only st.html goes to Streamlit's event container,
     # which during a session's first run did not always reach the page before the run's Stop
     # button did (two Stop buttons in CI). The rule's own box is taken out of the layout.
+    presenter = PRESENTER_STYLE if presenting() else ""
     st.markdown(
-        f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}{_SPOKEN_ONLY}{_STYLE_BOX}</style>",
+        f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}{_SPOKEN_ONLY}{_STYLE_BOX}"
+        f"{presenter}</style>",
         unsafe_allow_html=True,
     )
 
