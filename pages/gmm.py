@@ -9,6 +9,7 @@ from ppl_models.engine.mcmc import McmcSettings
 from ui import charts, gmm_panels, panels, style
 from ui.chart_view import chart
 from ui.gmm_controls import data_source, fit_settings
+from ui.notebook_button import notebook_button
 from ui.numbers import probability_text
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.text import escape
@@ -120,3 +121,4 @@ with posterior:
             show_unfinished(sampled)
 with model_tab:
     st.code(gmm.fit_map_code(fit.data, prior, settings), language="python")
+    notebook_button("gmm", gmm.fit_map_notebook, fit.data, prior, settings)

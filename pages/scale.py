@@ -7,6 +7,7 @@ from ppl_models import scale
 from ui import charts, panels, style
 from ui.controls import build, render
 from ui.inference_controls import inference_settings
+from ui.notebook_button import notebook_button
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.scale_controls import MODEL_CONTROLS
 
@@ -68,3 +69,4 @@ panels.model_section(
     (query.guess, query.prior_sd, query.noise_sd),
     (("measurement", query.measurement),),
 )
+notebook_button("scale", scale.infer_weight_notebook, query, settings)
