@@ -8,6 +8,7 @@ from ui import charts, panels, style
 from ui.chart_view import chart
 from ui.compare_views import CAUSAL
 from ui.controls import SEED, build, render
+from ui.notebook_button import notebook_button
 from ui.predict import Prediction, predict_first
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.text import escape
@@ -174,3 +175,4 @@ if graph.ok:
     intervened_tab.graphviz_chart(intervened_graph(graph.result, "temp", t))
     intervened_tab.caption("do(temp) replaces temp's mechanism: the edge from cloudy into temp is cut.")
 code_tab.code(causal.answer_code(params, question, run_settings["n"], run_settings["seed"]), language="python")
+notebook_button("causal", causal.answer_notebook, params, question, run_settings["n"], run_settings["seed"])

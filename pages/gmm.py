@@ -10,6 +10,7 @@ from ui import charts, gmm_panels, panels, style
 from ui.chart_view import chart
 from ui.compare_views import GMM
 from ui.gmm_controls import data_source, fit_settings
+from ui.notebook_button import notebook_button
 from ui.numbers import probability_text
 from ui.predict import Prediction, predict_first
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
@@ -135,3 +136,4 @@ with posterior:
             show_unfinished(sampled)
 with model_tab:
     st.code(gmm.fit_map_code(fit.data, prior, settings), language="python")
+    notebook_button("gmm", gmm.fit_map_notebook, fit.data, prior, settings)

@@ -10,6 +10,7 @@ from ppl_models.scale import ScaleSettings
 from ui import hmc_charts, hmc_panels, panels, style
 from ui.controls import SEED, build, render
 from ui.hmc_controls import TRAJECTORY_CONTROLS
+from ui.notebook_button import notebook_button
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.scale_controls import MODEL_CONTROLS
 
@@ -98,3 +99,4 @@ panels.model_section(
     (query.guess, query.prior_sd, query.noise_sd),
     (("measurement", query.measurement),),
 )
+notebook_button("hmc", hmc.explore_notebook, query, settings)

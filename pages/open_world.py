@@ -9,6 +9,7 @@ from ppl_models.engine.graphs import model_graph
 from ui import charts, panels, style
 from ui.chart_view import chart
 from ui.controls import SEED, Choice, Slider, build, render
+from ui.notebook_button import notebook_button
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.text import escape
 
@@ -241,3 +242,4 @@ st.markdown(
 with st.expander("Pyro code"):
     st.caption("Paste into a notebook to reproduce this setting.")
     st.code(open_world.explore_code(settings, run_settings["draws"], run_settings["seed"]), language="python")
+notebook_button("open-world", open_world.explore_notebook, settings, run_settings["draws"], run_settings["seed"])

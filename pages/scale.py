@@ -8,6 +8,7 @@ from ui import charts, panels, style
 from ui.compare_views import SCALE
 from ui.controls import build, render
 from ui.inference_controls import inference_settings
+from ui.notebook_button import notebook_button
 from ui.predict import Prediction, predict_first
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.scale_controls import MODEL_CONTROLS
@@ -73,3 +74,4 @@ panels.model_section(
     (query.guess, query.prior_sd, query.noise_sd),
     (("measurement", query.measurement),),
 )
+notebook_button("scale", scale.infer_weight_notebook, query, settings)

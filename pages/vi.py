@@ -10,6 +10,7 @@ from ppl_models.scale import ScaleSettings
 from ui import charts, panels, style
 from ui.chart_view import chart
 from ui.controls import SEED, Choice, Slider, build, render
+from ui.notebook_button import notebook_button
 from ui.runs import LiveSlot, cached_run, show_provenance, show_unfinished
 from ui.scale_controls import MODEL_CONTROLS
 from ui.text import escape
@@ -248,3 +249,4 @@ panels.model_section(
     (query.guess, query.prior_sd, query.noise_sd, vi.measurements(query, settings)[:1], 0),
     (("measurement", query.measurement),),
 )
+notebook_button("vi", vi.fit_notebook, query, settings)

@@ -8,6 +8,7 @@ from ppl_models import weather
 from ui import charts, panels, style
 from ui.chart_view import chart
 from ui.controls import SEED, render
+from ui.notebook_button import notebook_button
 from ui.numbers import decimal_text
 from ui.runs import cached_run, show_provenance, show_unfinished
 from ui.weather_controls import draw_count, weather_settings
@@ -99,3 +100,4 @@ st.caption(f"{n:,} days drawn at once inside pyro.plate in {draws.wall_time_s * 
 panels.model_section(
     weather.simulate_code(params, n, run_settings["seed"]), weather.ice_cream_sales, params.as_args(), ()
 )
+notebook_button("weather", weather.simulate_notebook, params, n, run_settings["seed"])

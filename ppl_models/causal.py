@@ -196,8 +196,8 @@ args = [torch.tensor(value, dtype=torch.float64) for value in {params.as_args()!
 def as_tensors(values):
     return {{name: torch.tensor(value, dtype=torch.float64) for name, value in values.items()}}
 
-def weighted_mean(observed={{}}, done={{}}):
-    \"\"\"Draw N days under pyro.do(done), weigh each by how well it explains `observed`.\"\"\"
+def weighted_draws(observed={{}}, done={{}}):
+    \"\"\"Draw N days under pyro.do(done), weigh each by how well it explains `observed`: (sales, weights).\"\"\"
     pyro.set_rng_seed({seed})
     model = pyro.do(ice_cream_sales, data=as_tensors(done)) if done else ice_cream_sales
     model = pyro.condition(model, data=as_tensors(observed)) if observed else model
@@ -207,15 +207,21 @@ def weighted_mean(observed={{}}, done={{}}):
     for name in observed:
         site = trace.nodes[name]
         log_weights = log_weights + site["fn"].log_prob(site["value"]).double().expand(N)
-    weights = torch.softmax(log_weights, 0)
-    return (weights * trace.nodes["ice_cream"]["value"].expand(N)).sum().item()
+    return trace.nodes["ice_cream"]["value"].expand(N), torch.softmax(log_weights, 0)
+
+
+def weighted_mean(observed={{}}, done={{}}):
+    sales, weights = weighted_draws(observed, done)
+    return (weights * sales).sum().item()
 
 # 1. Seeing: condition on temp (likelihood weighting).
-print("E[sales | temp = {q.temp:g}] =", round(weighted_mean(observed={{"temp": {q.temp!r}}}), 2))
+seeing = weighted_mean(observed={{"temp": {q.temp!r}}})
+print("E[sales | temp = {q.temp:g}] =", round(seeing, 2))
 # 2. Doing: set temp; the weather keeps its prior. And setting the weather instead.
-print("E[sales | do(temp = {q.temp:g})] =", round(weighted_mean(done={{"temp": {q.temp!r}}}), 2))
-print("E[sales | do(cloudy = {int(q.do_weather == "cloudy")})] =",
-      round(weighted_mean(done={{"cloudy": {float(q.do_weather == "cloudy")!r}}}), 2))
+doing = weighted_mean(done={{"temp": {q.temp!r}}})
+print("E[sales | do(temp = {q.temp:g})] =", round(doing, 2))
+doing_weather = weighted_mean(done={{"cloudy": {float(q.do_weather == "cloudy")!r}}})
+print("E[sales | do(cloudy = {int(q.do_weather == "cloudy")})] =", round(doing_weather, 2))
 
 # 3. Imagining: ChiRho runs a factual and a counterfactual world that share every noise
 # (the weather, and the sales noise of the transformed ice_cream site); the factual world
@@ -233,6 +239,143 @@ with worlds:
         if node["type"] == "sample" and node["is_observed"]:
             log_weights = log_weights + gather(node["log_prob"], factual).reshape(-1).double().expand(N)
     sales = gather(trace.nodes["ice_cream"]["value"], imagined).reshape(-1).expand(N)
+    factual_sales = gather(trace.nodes["ice_cream"]["value"], factual).reshape(-1).expand(N)
 weights = torch.softmax(log_weights, 0)
-print("E[sales had temp been {q.cf_temp:g} | the day] =", round((weights * sales).sum().item(), 2))
+imagining = (weights * sales).sum().item()
+print("E[sales had temp been {q.cf_temp:g} | the day] =", round(imagining, 2))
 """
+
+
+def answer_notebook(params: WeatherSettings, question: CausalSettings, num_draws: int, seed: int):
+    """:func:`answer_code` as a notebook: seeing, doing and imagining in steps, the page's four metrics beside
+    their exact values, seeing against doing, and the observed day against its counterfactual."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import PACKAGES, Step
+
+    q = question
+    day = f"a {q.obs_weather} day" if q.obs_weather != "unknown" else "a day of unobserved weather"
+    steps = [
+        Step("import torch", "The libraries: Pyro, its distributions, and the affine transform the sales use."),
+        Step(
+            "def ice_cream_sales(",
+            "**The model**: the lecture's weather and ice-cream sales, for a whole plate of days at once. The sales "
+            "are written as a normal noise shifted by the expected sales, so ChiRho can keep a day's noise in its "
+            "counterfactual world.",
+        ),
+        Step("from chirho", "ChiRho, the causal-inference library built on Pyro, for the counterfactual."),
+        Step(
+            "N = ",
+            f"{num_draws:,} days per question, drawn at once from the seed {seed}, as the page draws them.",
+        ),
+        Step(
+            "def weighted_draws(",
+            "**Likelihood weighting**: draw the days under `pyro.do` (if anything is set), and weigh each by how "
+            "likely it makes what was observed (`pyro.condition`). The weighted mean of sales is the answer.",
+        ),
+        Step(
+            "# 1. Seeing",
+            f"**1 · Seeing and 2 · Doing.** Seeing temp = {q.temp:g} is evidence about the weather; setting it with "
+            "`pyro.do` is not, so the weather keeps its prior. Setting the weather instead lets the temperature follow "
+            "it.",
+        ),
+        Step(
+            "# 3. Imagining",
+            f"**3 · Imagining**: {day} at {q.obs_temp:g}° that sold {q.obs_sales:g}. ChiRho's "
+            f"`MultiWorldCounterfactual` runs a factual and a counterfactual world sharing the weather and the sales "
+            f"noise: *abduction* weighs the explanations of the day, *action* sets temp = {q.cf_temp:g} in the "
+            "counterfactual world, *prediction* reads its sales.",
+        ),
+    ]
+    forced_weather = (
+        "low_sales"
+        if q.do_weather == "cloudy"
+        else "p_hot_given_sunny * high_sales + (1 - p_hot_given_sunny) * low_sales"
+    )
+    if q.obs_weather == "unknown":
+        counterfactual = """p_day = p_cloudy_given(obs_temp, obs_sales)
+exact_imagining = p_day * had_it_been(True) + (1 - p_day) * had_it_been(False)"""
+    else:
+        counterfactual = f"exact_imagining = had_it_been({q.obs_weather == 'cloudy'})"
+    numbers = (
+        "The page's four metrics, each to one decimal beside its exact value: Bayes' rule over the two weathers for "
+        "seeing; the weather's prior for doing; and for imagining, the day's own sales noise (its sales less what "
+        "its weather and temperature make) added to what its weather would make at the new temperature.",
+        f"""{weather._exact_code(params)}
+
+t, obs_temp, obs_sales, cf_temp = {q.temp!r}, {q.obs_temp!r}, {q.obs_sales!r}, {q.cf_temp!r}
+c = p_cloudy_given(t)
+exact_seeing = c * low_sales + (1 - c) * regime(False, t)
+exact_doing = p_cloudy * low_sales + (1 - p_cloudy) * regime(False, t)
+exact_doing_weather = {forced_weather}
+
+
+def had_it_been(cloudy):
+    return obs_sales - regime(cloudy, obs_temp) + regime(cloudy, cf_temp)
+
+
+{counterfactual}
+for label, value, exact in (
+    ("E[sales | temp = {q.temp:g}]", seeing, exact_seeing),
+    ("E[sales | do(temp = {q.temp:g})]", doing, exact_doing),
+    ("E[sales | do(weather = {q.do_weather})]", doing_weather, exact_doing_weather),
+    ("E[counterfactual sales]", imagining, exact_imagining),
+):
+    print(f"{{label}}: {{value:.1f}} (exact {{exact:.1f}})")""",
+    )
+    histograms = '''def weighted_bars(fig, series, bins=60):
+    """Overlaid histograms of weighted draws; probability per bin when a series is a point mass (no density)."""
+    everything = np.concatenate([draws for draws, _ in series.values()])
+    low, high = float(everything.min()), float(everything.max())
+    if high - low < 1e-9 * (1 + abs(low)):
+        low, high = low - 1.0, high + 1.0
+    edges = np.histogram_bin_edges(everything, bins=bins, range=(low, high))
+    width = edges[1] - edges[0]
+    point_mass = any(np.ptp(draws[weights > 0]) <= 1e-9 * (1 + abs(draws[0])) for draws, weights in series.values())
+    for (name, (draws, weights)), colour in zip(series.items(), ("#1f77b4", "#ff7f0e")):
+        mass, _ = np.histogram(draws, bins=edges, weights=weights)
+        fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=mass if point_mass else mass / width, width=width, name=name,
+                    marker_color=colour, opacity=0.55)
+    fig.update_layout(barmode="overlay", bargap=0)
+    return "probability per bin" if point_mass else "density"'''
+    seeing_doing = (
+        f"**Seeing against doing**: the sales of the days weighed by temp = {q.temp:g}, and of the days with temp "
+        "set to it, each with its mean.",
+        f"""{histograms}
+
+
+series = {{
+    "sales | temp = {q.temp:g}": weighted_draws(observed={{"temp": t}}),
+    "sales | do(temp = {q.temp:g})": weighted_draws(done={{"temp": t}}),
+}}
+series = {{name: (draws.numpy(), weights.numpy()) for name, (draws, weights) in series.items()}}
+fig = go.Figure()
+y_title = weighted_bars(fig, series)
+# (New names: the script's own `sales` and `weights` are the counterfactual's, drawn below.)
+for (name, (drawn, weighing)), colour in zip(series.items(), ("#1f77b4", "#ff7f0e")):
+    mean = float(np.sum(drawn * weighing))
+    fig.add_vline(x=mean, line=dict(color=colour, dash="dot"), annotation_text=f"mean {{mean:.1f}}")
+styled(fig, "Seeing vs doing", "ice_cream", y_title).show()""",
+    )
+    imagined = (
+        "**The observed day and its counterfactual**: the factual world's sales (the observed day) and the "
+        f"counterfactual world's, had it been {q.cf_temp:g}°, weighted by how well each draw explains the day.",
+        f"""series = {{
+    "factual sales": (factual_sales.numpy(), weights.numpy()),
+    "had it been {q.cf_temp:g}°": (sales.numpy(), weights.numpy()),
+}}
+fig = go.Figure()
+y_title = weighted_bars(fig, series)
+styled(fig, "The observed day and its counterfactual", "ice_cream", y_title).show()""",
+    )
+    return notebooks.notebook(
+        title="Interventions and counterfactuals",
+        page="causal",
+        about="It answers three questions about the lecture's ice-cream model: seeing a temperature "
+        "(`pyro.condition`), setting it (`pyro.do`), and imagining another one for an observed day (ChiRho).",
+        settings=(params, question, {"draws": num_draws, "seed": seed}),
+        script=answer_code(params, question, num_draws, seed),
+        steps=steps,
+        numbers=numbers,
+        charts=(seeing_doing, imagined),
+        packages=(*PACKAGES, "chirho"),
+    )

@@ -54,6 +54,7 @@ __all__ = [
     "SviDiverged",
     "fit_map",
     "fit_map_code",
+    "fit_map_notebook",
     "loss_parts",
     "map_assignment",
     "membership",
@@ -242,9 +243,21 @@ def sample_posterior(
 
 def fit_map_code(data: Sequence[float] | np.ndarray, prior: GmmPrior, settings: GmmSettings) -> str:
     """The lecture's code for this setting, as a notebook cell."""
-    data_line = "data = torch.tensor([" + ", ".join(repr(float(v)) for v in data[:20]) + "])"
-    if len(data) > 20:
-        data_line += f"  # the first 20 of {len(data):,} points; load all of yours, e.g. with numpy.loadtxt"
+    return _fit_map_script(data, prior, settings, CODE_POINTS)
+
+
+# The code tab writes out this many points; the notebook holds them all.
+CODE_POINTS = 20
+
+
+def _fit_map_script(
+    data: Sequence[float] | np.ndarray, prior: GmmPrior, settings: GmmSettings, shown: int | None
+) -> str:
+    """:func:`fit_map_code` with the first ``shown`` points written out (None: every point)."""
+    written = data if shown is None else data[:shown]
+    data_line = "data = torch.tensor([" + ", ".join(repr(float(v)) for v in written) + "])"
+    if len(written) < len(data):
+        data_line += f"  # the first {shown} of {len(data):,} points; load all of yours, e.g. with numpy.loadtxt"
     return f"""import torch
 import pyro
 import pyro.distributions as dist
@@ -278,7 +291,8 @@ def initial_loss(seed):
 
 {_choose_start_code(settings)}
 losses = [svi.step(data) for _ in range({settings.steps})]
-print({{name: value.detach() for name, value in guide(data).items()}})
+fit = {{name: value.detach() for name, value in guide(data).items()}}
+print(fit)
 """
 
 
@@ -305,3 +319,93 @@ pyro.clear_param_store()
 guide = AutoDelta(poutine.block(model, expose=["weights", "locs", "scale"]), init_loc_fn=init_to_value(values=start))
 optim = pyro.optim.Adam({{"lr": {settings.lr!r}, "betas": [{settings.beta1!r}, {settings.beta2!r}]}})
 svi = SVI(model, guide, optim, loss=TraceEnum_ELBO(max_plate_nesting=1))"""
+
+
+def fit_map_notebook(data: Sequence[float] | np.ndarray, prior: GmmPrior, settings: GmmSettings):
+    """:func:`fit_map_code` as a notebook, every point written out: the model, the start and the fit in steps, the
+    page's MAP table and scale, the fitted mixture over the data, and the loss."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    if settings.init == "lecture":
+        start = Step(
+            "loss, seed = min(",
+            f"**The lecture's start**: {settings.inits} random starts (K data points as the locations, half the data's "
+            "variance as the scale), the one with the lowest initial loss kept.",
+        )
+    else:
+        start = Step(
+            "def spread_start(",
+            f"**A spread-out start** (k-means++): {settings.inits} starts, each location a data point drawn with "
+            "probability proportional to its squared distance from those already picked; the start whose locations "
+            "sit nearest the points is kept.",
+        )
+    steps = [
+        Step("import torch", "The libraries: SVI with `TraceEnum_ELBO`, and `AutoDelta` for a MAP fit."),
+        Step("data = torch.tensor(", f"**The data** ({len(data):,} points) and the number of components K."),
+        Step(
+            "@config_enumerate",
+            f"**The model**: weights from a Dirichlet({prior.concentration:g}) prior, a shared scale, K locations, "
+            "and each point's component, which `config_enumerate` lets `TraceEnum_ELBO` sum out exactly.",
+        ),
+        Step(
+            "def initial_loss(",
+            "**One start**: `AutoDelta` turns SVI into MAP estimation of the weights, locations and scale, from the "
+            "values given by `init_to_value`.",
+        ),
+        start,
+        Step(
+            "losses = [svi.step",
+            f"**The fit**: {settings.steps} steps of Adam (lr {settings.lr:g}); the guide then holds the MAP values.",
+        ),
+    ]
+    numbers = (
+        "The page's table (each component's weight and location) and its scale metric, to three decimals. A "
+        "mixture's components have no order of their own: two fits may list them in different orders.",
+        """weights, locs, scale = fit["weights"], fit["locs"], fit["scale"].item()
+print("component  weight     loc")
+for k in range(K):
+    print(f"{k + 1:>9}  {weights[k].item():6.3f}  {locs[k].item():6.3f}")
+print(f"scale: {scale:.3f}")""",
+    )
+    density = (
+        "**The fitted mixture** over the data: each weighted component, their sum, and the data as ticks.",
+        """x = data.numpy()
+spread = max(3 * scale, 1e-6)
+grid = np.linspace(min(x.min(), locs.min().item()) - spread, max(x.max(), locs.max().item()) + spread, 500)
+fig = go.Figure()
+total = np.zeros_like(grid)
+for k in range(K):
+    component = weights[k].item() * normal_pdf(grid, locs[k].item(), scale)
+    total += component
+    fig.add_scatter(x=grid, y=component, mode="lines", name=f"component {k + 1}", line=dict(dash="dash"))
+fig.add_scatter(x=grid, y=total, mode="lines", name="mixture", line=dict(color=EXACT, width=3))
+shown = x if len(x) <= 2000 else np.random.default_rng(0).choice(x, 2000, replace=False)
+fig.add_scatter(x=shown, y=np.zeros_like(shown), mode="markers", name="data",
+                marker=dict(symbol="line-ns-open", size=14, color="#333"))
+styled(fig, "Density of the fitted mixture", "x", "probability density").show()""",
+    )
+    loss = (
+        "**The loss** at each step of the fit.",
+        """fig = go.Figure()
+fig.add_scatter(y=losses, mode="lines", name="loss", line=dict(color=DRAWN))
+styled(fig, "SVI loss (negative ELBO)", "step", "loss", height=300).show()""",
+    )
+    notes = ""
+    if len(data) > SUBSAMPLE_SIZE:
+        notes = (
+            f"**This fit differs from the page's.** Above {SUBSAMPLE_SIZE:,} points the page feeds each step a random "
+            f"subsample of {SUBSAMPLE_SIZE:,}; this notebook feeds every step all {len(data):,}, as the lecture does."
+        )
+    return notebooks.notebook(
+        title="Gaussian mixture: MAP by SVI with enumeration",
+        page="gmm",
+        about="It fits the lecture's Gaussian mixture by MAP with `AutoDelta` and `TraceEnum_ELBO`, from the best of "
+        "many starts.",
+        settings=(prior, settings),
+        script=_fit_map_script(data, prior, settings, None),
+        steps=steps,
+        numbers=numbers,
+        charts=(density, loss),
+        notes=notes,
+    )

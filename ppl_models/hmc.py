@@ -406,5 +406,143 @@ nuts = {nuts_class}(potential_fn=potential_fn, step_size=step_size, adapt_step_s
 nuts.initial_params = {{"weight": q0}}
 nuts.setup(warmup_steps=0)
 pyro.set_rng_seed({settings.seed})
-print("NUTS draw", nuts.sample(dict(nuts.initial_params))["weight"].item())
+nuts_draw = nuts.sample(dict(nuts.initial_params))["weight"].item()
+print("NUTS draw", nuts_draw)
 """
+
+
+def explore_notebook(query: ScaleSettings, settings: HmcSettings):
+    """:func:`explore_code` as a notebook: the trajectory, the chain and the NUTS tree in steps, the page's
+    metrics, the trajectory in phase space over the exact contours of H, H along it, and the chain's draws."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    drawn = "drawn from Normal(0, 1) with the seed, as Pyro's first HMC iteration draws it"
+    momentum = drawn if settings.momentum is None else f"{settings.momentum:g}, as the page was given"
+    steps = [
+        Step("import math", "The libraries: Pyro's HMC and NUTS kernels, its model initialisation and its integrator."),
+        Step(
+            "def scale(",
+            "**The model**: the lecture's scale model, a weight from the prior and one noisy measurement of it.",
+        ),
+        Step(
+            "args = (",
+            f"**The potential.** Conditioned on the measurement {query.measurement:g}, the posterior's negative log "
+            "density U(q) = −log p(q, measurement) is the potential HMC's particle rolls in; `initialize_model` "
+            "derives it as Pyro's HMC does. Everything is float64, so an energy error below is leapfrog's.",
+        ),
+        Step(
+            "def energy(",
+            "**The energy** H(q, p) = U(q) + p²/2 (unit mass), and the page's step size and number of steps.",
+        ),
+        Step(
+            "# One trajectory",
+            f"**One trajectory** from the start {settings.start:g} with the momentum {momentum}: "
+            f"{settings.num_steps:,} steps of Pyro's `velocity_verlet`. The exact flow would keep H; the energy "
+            "error is what leapfrog changed, and min(1, exp(−ΔH)) the chance Pyro's Metropolis step keeps the end.",
+        ),
+        Step(
+            "# The short chain",
+            f"**A short chain**: Pyro's `HMC` kernel without adaptation, {settings.trajectories:,} iterations from the "
+            "start, each with a fresh momentum. These are the draws the page's chain shows.",
+        ),
+    ]
+    if settings.momentum is not None:
+        steps.append(
+            Step(
+                "class NUTSFromMomentum",
+                "Pyro's NUTS draws its own first momentum; this subclass replaces it by the given one, so the tree "
+                "starts where the trajectory above did.",
+            )
+        )
+    steps.append(
+        Step(
+            "# One NUTS tree",
+            "**One NUTS tree** from the same start, momentum and seed: Pyro doubles the trajectory until it turns "
+            "back on itself, then draws one of its states.",
+        )
+    )
+    numbers = (
+        "The page's metrics: the trajectory's energy error and acceptance probability, the stability limit 2s (s "
+        "the exact posterior sd), the chain's acceptance rate, mean and sd beside the exact posterior's, and the "
+        "NUTS tree's draw. Probabilities are written as the page writes them, the ends in words.",
+        """def probability_text(p):
+    if p == 1.0:
+        return "1.000"  # H went down: exactly 1, which "> 0.999" would hide
+    return "< 0.001" if p < 0.001 else "> 0.999" if p > 0.999 else f"{p:.3f}"
+
+
+guess, prior_sd, noise_sd = (float(a) for a in args)
+precision = 1 / prior_sd**2 + 1 / noise_sd**2
+mu = (guess / prior_sd**2 + measurement.item() / noise_sd**2) / precision
+s = math.sqrt(1 / precision)
+acceptance = min(1.0, math.exp(-energy_error)) if energy_error > -700 else 1.0
+error_text = f"{energy_error:.5g}" if math.isfinite(energy_error) else "overflow (infinite)"
+print(f"Energy error: {error_text} (after {num_steps:,} steps)")
+print(f"Acceptance probability: {probability_text(acceptance)} (min(1, exp(−ΔH)))")
+print(f"Stability limit 2s: {2 * s:.3f} (step {step_size:g})")
+print(f"Acceptance rate: {kernel.diagnostics()['acceptance rate']:.3f}")
+print(f"Chain mean: {draws.mean().item():.3f} (exact {mu:.3f})")
+print(f"Chain sd: {(draws.std().item() if len(draws) > 1 else 0.0):.3f} (exact {s:.3f})")
+print(f"NUTS draw: {nuts_draw:.4f}")""",
+    )
+    phase = (
+        "**The trajectory in phase space**, weight against momentum, over contours of H. The exact flow keeps H, "
+        "so it would stay on the dotted ellipse through the start; leapfrog's path is the line of steps. The same "
+        "`velocity_verlet`, one step at a time, gives the same points as the run above; the path stops where the "
+        "energy error passes 1000, where Pyro calls a trajectory divergent.",
+        """qs, ps, hs = [q0.item()], [p0.item()], [h0]
+z_at, r_at = z, r
+for _ in range(num_steps):
+    z_at, r_at, _, potential_at = velocity_verlet(z_at, r_at, potential_fn, lambda r: r, step_size, 1)
+    h = energy(potential_at, r_at)
+    if not math.isfinite(h) or abs(h - h0) > 1000:
+        break
+    qs.append(z_at["weight"].item())
+    ps.append(r_at["weight"].item())
+    hs.append(h)
+lowest = potential_fn({"weight": torch.tensor(mu, dtype=f64)}).item()  # U at the posterior mean
+radius = math.sqrt(max(2 * (h0 - lowest), 0.0))
+reach = max(4.0, radius) * s
+q_grid = np.linspace(min(mu - reach, min(qs)), max(mu + reach, max(qs)), 80)
+p_reach = 1.1 * max(3.0, radius, max(abs(p) for p in ps))
+p_grid = np.linspace(-p_reach, p_reach, 80)
+H = lowest + (q_grid[None, :] - mu) ** 2 / (2 * s**2) + p_grid[:, None] ** 2 / 2
+angle = np.linspace(0, 2 * np.pi, 241)
+fig = go.Figure()
+fig.add_contour(x=q_grid, y=p_grid, z=H, name="contours of H", showlegend=True, showscale=False, ncontours=14,
+                contours=dict(coloring="lines"), colorscale=[[0, PRIOR], [1, PRIOR]], line=dict(width=1))
+fig.add_scatter(x=mu + s * radius * np.cos(angle), y=radius * np.sin(angle), mode="lines",
+                name="exact flow: H = H(start)", line=dict(color=EXACT, width=2.5, dash="dot"))
+fig.add_scatter(x=qs, y=ps, mode="lines+markers", name="leapfrog path", line=dict(color="#1f77b4", width=2))
+styled(fig, "One trajectory in phase space", "weight q", "momentum p", height=420).show()""",
+    )
+    energy = (
+        "**The energy H along the trajectory**: the energy error is the gap at the end.",
+        """fig = go.Figure()
+fig.add_scatter(x=list(range(len(hs))), y=hs, mode="lines+markers", name="H after each step", line=dict(color=DRAWN))
+fig.add_scatter(x=[0, max(len(hs) - 1, 1)], y=[h0, h0], mode="lines", name="H at the start (kept by the exact flow)",
+                line=dict(color=EXACT, dash="dash"))
+styled(fig, "The energy H along the trajectory", "leapfrog step", "H", height=300).show()""",
+    )
+    chain = (
+        "**The chain's draws** against the exact posterior.",
+        """grid = np.linspace(mu - 4 * s, mu + 4 * s, 300)
+fig = go.Figure()
+fig.add_histogram(x=draws.numpy(), histnorm="probability density", nbinsx=30, name="samples", marker_color=DRAWN,
+                  opacity=0.65)
+fig.add_scatter(x=grid, y=normal_pdf(grid, mu, s), mode="lines", name="exact posterior",
+                line=dict(color=EXACT, width=2))
+styled(fig, "The chain's draws", "weight", "density").show()""",
+    )
+    return notebooks.notebook(
+        title="Inside HMC: one trajectory at a time",
+        page="hmc",
+        about="It follows one trajectory of Pyro's own leapfrog integrator on the scale posterior, runs a short "
+        "chain of Pyro's HMC kernel and builds one NUTS tree.",
+        settings=(query, settings),
+        script=explore_code(query, settings),
+        steps=steps,
+        numbers=numbers,
+        charts=(phase, energy, chain),
+    )

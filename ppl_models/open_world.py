@@ -448,7 +448,176 @@ def p_x_is_1(observed, seed):
 
 
 y = {settings.end!r}
-print("P(X = 1 | a Y was made, Y = y) =", round(p_x_is_1({{"Y_exists": 1.0, "Y": y}}, {seed}), 3))
-print("P(X = 1 | no Y was made) =", round(p_x_is_1({{"Y_exists": 0.0}}, {seed + 1}), 3))
-print("P(X = 1 | Y = y, its existence ignored) =", round(p_x_is_1({{"Y": y}}, {seed + 2}), 3))
+answers = {{
+    "a Y was made, Y = y": p_x_is_1({{"Y_exists": 1.0, "Y": y}}, {seed}),
+    "no Y was made": p_x_is_1({{"Y_exists": 0.0}}, {seed + 1}),
+    "Y = y, its existence ignored": p_x_is_1({{"Y": y}}, {seed + 2}),
+}}
+for seen, answer in answers.items():
+    print(f"P(X = 1 | {{seen}}) =", round(answer, 3))
 """
+
+
+def explore_notebook(settings: OpenWorldSettings, num_draws: int, seed: int):
+    """:func:`explore_code` as a notebook: the lecture's program and its plated twin in steps, likelihood weighting,
+    the page's metrics beside their exact values, and its charts."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    if settings.model == "walk":
+        return _walk_notebook(settings, num_draws, seed)
+    steps = [
+        Step("import torch", "The libraries: Pyro, its distributions and its effect handlers (`poutine`)."),
+        Step(
+            "def branch(",
+            "**The lecture's program**, one run per call: Y exists only when X == 1, so a run's set of sample sites is "
+            "itself random.",
+        ),
+        Step(
+            "def branch_plate(",
+            "**The same program for a plate of runs.** Whether a Y was made is a fact of the run, observed as a site "
+            "of its own, `Y_exists`; Y is masked out in the runs that never made one.",
+        ),
+        Step(
+            "def p_x_is_1(",
+            f"**Likelihood weighting**: {num_draws:,} runs from the prior at once, each weighed by how likely it makes "
+            "what was seen; a masked site counts only in the runs where it exists.",
+        ),
+        Step(
+            "y = ",
+            f"**Three ways of seeing a run** with p = {settings.p:g}: a Y was made (of value {settings.end:g}), no Y "
+            "was made, and `pyro.condition` on Y alone, which leaves every run without a Y unweighted.",
+        ),
+    ]
+    numbers = (
+        "The page's three metrics, each beside its exact value: seeing a Y at all means X = 1, seeing none means "
+        "X = 0, and Y alone gives p N(y) / (p N(y) + 1 − p). Where p rules a way of seeing out, the page says "
+        "*impossible*.",
+        f"""import math
+
+p = {settings.p!r}
+density = math.exp(-0.5 * y * y) / math.sqrt(2 * math.pi)
+exact = {{
+    "a Y was made, Y = y": 1.0 if p > 0 else None,
+    "no Y was made": 0.0 if p < 1 else None,
+    "Y = y, its existence ignored": p * density / (p * density + (1 - p)) if p * density + (1 - p) > 0 else 1.0,
+}}
+labels = {{
+    "a Y was made, Y = y": "P(X = 1 | a Y was made, Y = {settings.end:g})",
+    "no Y was made": "P(X = 1 | no Y was made)",
+    "Y = y, its existence ignored": "P(X = 1 | Y = {settings.end:g}, existence ignored)",
+}}
+for seen, label in labels.items():
+    if exact[seen] is None:
+        print(f"{{label}}: impossible")
+    else:
+        print(f"{{label}}: {{answers[seen]:.3f}} (vs exact {{exact[seen]:.3f}})")""",
+    )
+    chart = (
+        "**The three answers** beside their exact values.",
+        """shown = [seen for seen in labels if exact[seen] is not None]
+fig = go.Figure()
+fig.add_bar(x=shown, y=[answers[seen] for seen in shown], name="Pyro's estimate", marker_color=DRAWN, opacity=0.75)
+fig.add_scatter(x=shown, y=[exact[seen] for seen in shown], mode="markers", name="exact",
+                marker=dict(symbol="diamond", size=12, color=EXACT))
+styled(fig, "P(X = 1 | what was seen)", "what was seen", "probability").show()""",
+    )
+    return notebooks.notebook(
+        title="Open-world programs: the branch",
+        page="open-world",
+        about="It runs the lecture's branch, whose Y exists only in some runs, and infers X from what was seen.",
+        settings=(settings, {"draws": num_draws, "seed": seed}),
+        script=explore_code(settings, num_draws, seed),
+        steps=steps,
+        numbers=numbers,
+        charts=(chart,),
+    )
+
+
+def _walk_notebook(settings: OpenWorldSettings, num_draws: int, seed: int):
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    steps = [
+        Step("import torch", "The libraries: Pyro, its distributions and its effect handlers (`poutine`)."),
+        Step(
+            "def walk(",
+            "**The lecture's program**, one run per call: X ~ Poisson(rate), then a walk of max(X, 1) Gaussian steps, "
+            "so how many sample sites a run makes is itself a draw.",
+        ),
+        Step(
+            "def walk_plate(",
+            "**The same program for a plate of runs**: Y_i exists only in the runs longer than i + 1 (masked "
+            "elsewhere), and every run's last value is the site `end`, whichever step it is.",
+        ),
+        Step(
+            "# Likelihood weighting",
+            f"**Likelihood weighting**: {num_draws:,} runs from the prior at once (rate {settings.rate:g}, seed "
+            f"{seed}), each weighed by how likely it makes the observed end {settings.end:g}. HMC and NUTS cannot run "
+            "here: X is discrete and the number of continuous sites changes from run to run.",
+        ),
+    ]
+    numbers = (
+        "The page's two metrics: E[X | end] beside the exact answer, which sums Poisson(k; rate) x Normal(end; 0, "
+        "sqrt(max(k, 1))) over k until the prior's tail and the likelihood's are far below any shown digit; and the "
+        "effective sample size of the weighted runs.",
+        f"""import math
+
+rate_value, end_value = {settings.rate!r}, {settings.end!r}
+longest, mass, term = 0, 0.0, math.exp(-rate_value)  # where the Poisson's tail drops below 1e-12
+while mass + term < 1 - 1e-12:
+    mass, longest = mass + term, longest + 1
+    term *= rate_value / longest
+upto = max(longest, 1) + math.ceil(end_value**2) + 50  # a far end moves the posterior past the prior's tail
+log_post = [k * math.log(rate_value) - rate_value - math.lgamma(k + 1) - 0.5 * math.log(2 * math.pi * max(k, 1))
+            - end_value**2 / (2 * max(k, 1)) for k in range(upto + 1)]
+top = max(log_post)
+exact_post = [math.exp(v - top) for v in log_post]
+exact_post = [v / sum(exact_post) for v in exact_post]
+exact_mean = sum(k * v for k, v in enumerate(exact_post))
+ess = (1 / (w**2).sum()).item()
+print(f"E[X | end = {settings.end:g}]: {{mean.item():.3f}} (vs exact {{exact_mean:.3f}})")
+print(f"Effective sample size: {{ess:,.0f}} (of {num_draws:,} runs)")""",
+    )
+    posterior = (
+        "**Where did the walk end?** P(X = k | end) from the weighted runs, beside the exact answer.",
+        f"""x_values = x.long().numpy()
+size = max(len(exact_post), int(x_values.max()) + 1)
+estimate = np.bincount(x_values, weights=w.numpy(), minlength=size)
+exact_k = np.pad(np.array(exact_post), (0, size - len(exact_post)))
+ks = np.arange(size)
+shown = ks[(exact_k > 1e-4) | (estimate > 0)]
+upto_k = int(shown.max()) + 1 if len(shown) else 1
+fig = go.Figure()
+fig.add_bar(x=ks[:upto_k], y=estimate[:upto_k], name="Pyro's estimate", marker_color=DRAWN, opacity=0.75)
+fig.add_scatter(x=ks[:upto_k], y=exact_k[:upto_k], mode="lines+markers", name="exact",
+                line=dict(color=EXACT, width=2, dash="dot"), marker=dict(symbol="diamond", size=9, color=EXACT))
+styled(fig, "P(X = k | end = {settings.end:g})", "X", "probability").show()""",
+    )
+    lengths = (
+        "**How many values each run made**, max(X, 1), before any weighing, beside the exact share: X = 0 and "
+        "X = 1 both make one.",
+        """length = np.maximum(x_values, 1)
+prior_k = np.array([math.exp(k * math.log(rate_value) - rate_value - math.lgamma(k + 1)) for k in range(upto + 1)])
+exact_length = prior_k.copy()
+exact_length[1] += exact_length[0]
+exact_length[0] = 0.0
+n_values = np.arange(1, int(max(np.flatnonzero(exact_length > 1e-4).max(), length.max())) + 1)
+share = np.bincount(length, minlength=n_values[-1] + 1)[n_values] / len(length)
+fig = go.Figure()
+fig.add_bar(x=n_values, y=share, name="share of runs", marker_color=DRAWN, opacity=0.75)
+fig.add_scatter(x=n_values, y=exact_length[n_values], mode="lines+markers", name="exact",
+                line=dict(color=EXACT, width=2, dash="dot"), marker=dict(symbol="diamond", size=9, color=EXACT))
+styled(fig, "How many values each run made", "values in the run", "share of runs").show()""",
+    )
+    return notebooks.notebook(
+        title="Open-world programs: the walk",
+        page="open-world",
+        about="It runs the lecture's walk, whose number of variables is a Poisson draw, many times at once and "
+        "infers X from where the walk ended.",
+        settings=(settings, {"draws": num_draws, "seed": seed}),
+        script=explore_code(settings, num_draws, seed),
+        steps=steps,
+        numbers=numbers,
+        charts=(posterior, lengths),
+    )

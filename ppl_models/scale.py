@@ -160,33 +160,174 @@ print("posterior mean", pyro.param("weight_loc").item(), "sd", pyro.param("weigh
         )
         kernel_import = "NUTS"
     else:
+        hmc_class = "FixedStepsHMC" if settings.hold_num_steps else "HMC"
         kernel = (
-            f"HMC(conditioned_scale, step_size={settings.step_size!r}, num_steps={settings.num_steps}, "
+            f"{hmc_class}(conditioned_scale, step_size={settings.step_size!r}, num_steps={settings.num_steps}, "
             f"adapt_step_size={settings.adapt_step_size})"
         )
         kernel_import = "HMC"
     hold = ""
     if settings.kernel == "hmc" and settings.hold_num_steps:
-        hold = (
-            "# The app holds num_steps fixed while the step size adapts; plain Pyro keeps\n"
-            "# step_size * num_steps fixed instead. To match the app, subclass HMC and\n"
-            f"# override its num_steps property to return {settings.num_steps}.\n"
-        )
-    chains = ""
-    if settings.num_chains > 1:
-        chains = (
-            f"# The app runs {settings.num_chains} chains one after another, chain c seeded with {settings.seed} + c.\n"
-        )
-    return (
-        header
-        + f"""from pyro.infer import MCMC, {kernel_import}
+        hold = f"""# The page holds num_steps at {settings.num_steps} while the step size adapts; Pyro's HMC keeps
+# step_size * num_steps fixed instead, so a smaller adapted step takes more steps.
+class FixedStepsHMC(HMC):
+    def __init__(self, model, *, num_steps, **kwargs):
+        super().__init__(model, num_steps=num_steps, **kwargs)
+        self._fixed_num_steps = num_steps
 
-{hold}{chains}pyro.set_rng_seed({settings.seed})
-kernel = {kernel}
+    @property
+    def num_steps(self):
+        return self._fixed_num_steps
+
+"""
+    run = f"""kernel = {kernel}
 mcmc = MCMC(kernel, num_samples={settings.num_samples}, warmup_steps={settings.warmup_steps})
-mcmc.run(*args)
+mcmc.run(*args)"""
+    if settings.num_chains == 1:
+        sample = f"""pyro.set_rng_seed({settings.seed})
+{run}
 weight = mcmc.get_samples()["weight"]
 print("posterior mean", weight.mean().item(), "sd", weight.std().item())
 mcmc.summary()
 """
+    else:
+        indented = run.replace("\n", "\n    ")
+        sample = f"""# The page runs its chains one after another, chain c seeded with {settings.seed} + c
+# (Pyro's own multi-chain mode forks processes).
+chains = []
+for chain in range({settings.num_chains}):
+    pyro.set_rng_seed({settings.seed} + chain)
+    {indented}
+    chains.append(mcmc.get_samples()["weight"])
+weight = torch.stack(chains)  # (chains, draws)
+print("posterior mean", weight.mean().item(), "sd", weight.std().item())
+"""
+    return (
+        header
+        + f"""from pyro.infer import MCMC, {kernel_import}
+
+{hold}{sample}"""
+    )
+
+
+def infer_weight_notebook(query: ScaleSettings, settings: McmcSettings | SviSettings):
+    """:func:`infer_weight_code` as a notebook: the script in steps, the page's metrics, its histogram and trace."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    measured = f"{query.measurement:g}"
+    steps = [
+        Step("import torch", "The libraries: Pyro, its distributions, and the torch tensors they work on."),
+        Step(
+            "def scale(",
+            "**The model**, as the lecture writes it: a weight drawn from the prior Normal(guess, prior_sd), then one "
+            "measurement of it by a scale whose error is Normal(0, noise_sd).",
+        ),
+        Step(
+            "conditioned_scale =",
+            f"**Conditioning.** `pyro.condition` fixes the measurement at {measured}. What Pyro infers from here on is "
+            "the weight given that measurement, with the page's numbers for the guess and the two spreads.",
+        ),
+    ]
+    if isinstance(settings, SviSettings):
+        steps += [
+            Step(
+                "from torch.distributions",
+                "**The guide** q = Normal(loc, sd): SVI searches this family for the member closest to the posterior. "
+                "Both parameters start at the prior's values; `constraints.positive` keeps the sd above 0.",
+            ),
+            Step(
+                "pyro.clear_param_store()",
+                f"**SVI**: {settings.num_steps:,} steps of Adam on the ELBO (seed {settings.seed}, "
+                f"{settings.num_particles} particle{'s' if settings.num_particles > 1 else ''} per step). The guide's "
+                "loc and sd at the end are the page's posterior mean and sd.",
+            ),
+        ]
+        fitted = 'mean, sd = pyro.param("weight_loc").item(), pyro.param("weight_scale").item()'
+        source = "the guide's loc and scale"
+    else:
+        name = "NUTS" if settings.kernel == "nuts" else "HMC"
+        chains = f"{settings.num_chains} chains" if settings.num_chains > 1 else "one chain"
+        adapt = "adapting the step size during warmup" if settings.adapt_step_size else "with the step size fixed"
+        steps.append(
+            Step(
+                "from pyro.infer import",
+                f"**Sampling** with Pyro's {name}: {chains} of {settings.warmup_steps:,} warmup steps (thrown away, "
+                f"{adapt}) and {settings.num_samples:,} draws, seed {settings.seed}. The draws' mean and sd are the "
+                "page's posterior mean and sd.",
+            )
+        )
+        fitted = "mean, sd = weight.mean().item(), weight.std().item()"
+        source = "the draws"
+    numbers = (
+        f"The page's two metrics, from {source}, each beside the exact posterior's value (normal prior and normal "
+        "noise: precisions add, and the mean is the precision-weighted average of the guess and the measurement).",
+        f"""import math
+
+guess, prior_sd, noise_sd, measurement = {float(query.guess)!r}, {float(query.prior_sd)!r}, {float(query.noise_sd)!r}, \
+{float(query.measurement)!r}
+prior_precision, noise_precision = 1 / prior_sd**2, 1 / noise_sd**2
+precision = prior_precision + noise_precision
+exact_mean = (guess * prior_precision + measurement * noise_precision) / precision
+exact_sd = math.sqrt(1 / precision)
+{fitted}
+for label, value, exact in (("Posterior mean", mean, exact_mean), ("Posterior sd", sd, exact_sd)):
+    print(f"{{label}}: {{value:.3f}} ({{value - exact:+.3f}} vs exact {{exact:.3f}})")""",
+    )
+    title = f"P(weight | measurement = {measured})"
+    if isinstance(settings, SviSettings):
+        drawn = (
+            f"# As the page does: {settings.num_posterior_samples:,} draws from the fitted guide.\n"
+            f"draws = dist.Normal(mean, sd).sample(({settings.num_posterior_samples},)).numpy()"
+        )
+        draws_name = "draws from the guide"
+        second = (
+            "**How SVI converged**: the loss (the negative ELBO's estimate) at each step.",
+            """fig = go.Figure()
+fig.add_scatter(y=losses, mode="lines", name="loss", line=dict(color=DRAWN))
+styled(fig, "SVI loss (negative ELBO)", "step", "loss", height=300).show()""",
+        )
+    else:
+        drawn = "draws = weight.reshape(-1).numpy()"
+        draws_name = "samples"
+        second = (
+            "**The trace** of each chain: a chain that has found the posterior wanders over it without trend.",
+            f"""fig = go.Figure()
+for index, chain in enumerate(weight.reshape({settings.num_chains}, -1).numpy()):
+    fig.add_scatter(y=chain, mode="lines", name=f"chain {{index + 1}}", line=dict(width=1))
+styled(fig, "Trace of weight, per chain", "draw", "weight", height=300).show()""",
+        )
+    histogram = (
+        "**The posterior**: Pyro's draws as a histogram, the exact posterior and the prior as curves.",
+        f"""{drawn}
+low = min(guess - 4 * prior_sd, exact_mean - 4 * exact_sd)
+high = max(guess + 4 * prior_sd, exact_mean + 4 * exact_sd)
+grid = np.linspace(low, high, 300)
+fig = go.Figure()
+fig.add_histogram(x=draws, histnorm="probability density", nbinsx=40, name="{draws_name}", marker_color=DRAWN,
+                  opacity=0.65)
+fig.add_scatter(x=grid, y=normal_pdf(grid, exact_mean, exact_sd), mode="lines", name="exact posterior",
+                line=dict(color=EXACT, width=2))
+fig.add_scatter(x=grid, y=normal_pdf(grid, guess, prior_sd), mode="lines", name="prior",
+                line=dict(color=PRIOR, width=2, dash="dash"))
+styled(fig, "{title}", "weight", "density").show()""",
+    )
+    notes = ""
+    if isinstance(settings, McmcSettings) and settings.kernel == "hmc":
+        notes = (
+            "The page integrates HMC's leapfrog steps compiled (the same operations in the same order); Pyro's own "
+            "integrator here gives the same draws up to float rounding, so the last decimal may differ."
+        )
+    return notebooks.notebook(
+        title="Conditioning & HMC: the scale model",
+        page="scale",
+        about="It conditions the lecture's scale model on a measurement and infers the weight with "
+        + ("SVI" if isinstance(settings, SviSettings) else settings.kernel.upper())
+        + ", beside the exact posterior.",
+        settings=(query, settings),
+        script=infer_weight_code(query, settings),
+        steps=steps,
+        numbers=numbers,
+        charts=(histogram, second),
+        notes=notes,
     )

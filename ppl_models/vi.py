@@ -245,16 +245,16 @@ data = torch.as_tensor(rng.normal(weight, {query.noise_sd!r}, size={settings.n})
     loc = pyro.param("weight_loc", guess.clone())
     scale = pyro.param("weight_scale", prior_sd.clone(), constraint=constraints.positive)
     pyro.sample("weight", dist.Normal(loc, scale))"""
-        final = 'loc, scale = pyro.param("weight_loc").item(), pyro.param("weight_scale").item()'
+        final = 'pyro.param("weight_loc").item(), pyro.param("weight_scale").item()'
     elif settings.guide == "fixed_scale":
         guide = """def guide(guess, prior_sd, noise_sd, data, batch):
     # Only the location is learned: the scale is held at the prior's.
     loc = pyro.param("weight_loc", guess.clone())
     pyro.sample("weight", dist.Normal(loc, prior_sd))"""
-        final = f'loc, scale = pyro.param("weight_loc").item(), {query.prior_sd!r}'
+        final = 'pyro.param("weight_loc").item(), prior_sd'
     else:
         guide = "guide = AutoDelta(weighings)  # MAP: a point, no entropy term"
-        final = 'loc, scale = pyro.param("AutoDelta.weight").item(), 0.0'
+        final = 'pyro.param("AutoDelta.weight").item(), 0.0'
     if settings.optim == "adam":
         optimizer, optimizer_args = "torch.optim.Adam", f'{{"lr": {settings.lr!r}, "betas": (0.9, 0.999)}}'
     else:
@@ -303,9 +303,11 @@ args = (torch.tensor(guess), torch.tensor(prior_sd), torch.tensor(noise_sd), dat
 elbo_estimate = Trace_ELBO(num_particles={settings.particles}, vectorize_particles={settings.particles > 1},
                            max_plate_nesting=1)
 svi = SVI(weighings, guide, optimizer, loss=elbo_estimate)
+losses, path = [], []  # each step's loss, and the guide's (loc, scale) after it
 for step in range({settings.steps}):
-    svi.step(*args){after_step}
-{final}
+    losses.append(svi.step(*args)){after_step}
+    path.append(({final}))
+loc, scale = path[-1]
 
 # Every term exact: the posterior is conjugate.
 n, mean = len(data), data.double().mean().item()
@@ -363,4 +365,151 @@ def noise_profile(query: ScaleSettings, settings: ViSettings, progress=None) -> 
         variances.append(gradient_variance(query, setting, NOISE_REPEATS))
     return NoiseProfile(
         PARTICLE_COUNTS, tuple(variances[: len(PARTICLE_COUNTS)]), batches, tuple(variances[len(PARTICLE_COUNTS) :])
+    )
+
+
+def fit_notebook(query: ScaleSettings, settings: ViSettings):
+    """:func:`fit_code` as a notebook: the model, the guide and SVI in steps, the page's metrics and identity, and
+    its charts: the ELBO against the log evidence at each step, the KL beneath, the guide over the posterior."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    family = {
+        "normal": "q = Normal(loc, scale), both learned: it contains the posterior, so its KL can reach 0.",
+        "fixed_scale": "q = Normal(loc, prior sd): only the location is learned, so the KL stops at a floor.",
+        "delta": "`AutoDelta`: a point, so SVI finds the MAP; its objective has no entropy term and is no bound.",
+    }[settings.guide]
+    optimizer = "Adam" if settings.optim == "adam" else "plain SGD"
+    rule = (
+        f"a constant step lr = {settings.lr:g}"
+        if settings.schedule == "constant"
+        else f"Robbins and Monro's decaying step lr / (1 + t)^kappa with lr = {settings.lr:g} and kappa = "
+        f"{settings.kappa:g}: the steps sum to infinity while their squares do not, so the noise dies out"
+    )
+    batch = f", {settings.batch:,} of them per step (`subsample_size`)" if settings.batch else ""
+    data = (
+        f"the one measurement {query.measurement:g}"
+        if settings.n == 1
+        else f"{settings.n:,} weighings of one object, its weight and the readings drawn from the model with the seed"
+    )
+    steps = [
+        Step("import math", "The libraries: Pyro's SVI, its ELBO estimator and its autoguides."),
+        Step(
+            "def weighings(",
+            "**The model**: the lecture's scale model for n weighings of one object, the measurements in a "
+            "`pyro.plate` (a mini-batch of them when `batch` is set).",
+        ),
+        Step("guide = AutoDelta" if settings.guide == "delta" else "def guide(", f"**The guide** {family}"),
+        Step(
+            "pyro.set_rng_seed(",
+            f"**The data and the step rule**: {data}{batch}; {optimizer} with {rule}.",
+        ),
+        Step(
+            "elbo_estimate =",
+            f"**SVI**: {settings.steps:,} steps, each on an ELBO estimate from {settings.particles} draw"
+            f"{'s' if settings.particles > 1 else ''} of q. Each step's loss and the guide after it are kept for "
+            "the charts.",
+        ),
+        Step(
+            "# Every term exact",
+            "**Every term exact.** The prior and the noise are normal, so the posterior, the log evidence log p(x), "
+            "the ELBO of a normal guide and its KL to the posterior are all closed form: log p(x) = ELBO + KL.",
+        ),
+    ]
+    if settings.guide == "delta":
+        printed = """print(f"log evidence: {log_evidence:.3f} (exact)")
+print(f"log p(x, weight) at the MAP: {log_joint:.3f} (estimated {estimate:.3f})")
+print("KL(q || posterior): infinite (a point has no density)")"""
+    else:
+        printed = """print(f"log evidence: {log_evidence:.3f} (exact)")
+print(f"ELBO: {elbo:.3f} (estimated {estimate:.3f})")
+print(f"KL(q || posterior): {kl:.4f} (log p - ELBO estimate: {log_evidence - estimate:.4f})")
+print(f"The identity, in numbers: log p(x) = ELBO + KL: {log_evidence:.3f} = {elbo:.3f} + {kl:.4f}")"""
+    numbers = (
+        "The page's metrics: the exact log evidence, the exact objective of the final guide beside SVI's own "
+        "estimate of it (the mean of the last 50 steps' negative losses), and the exact KL.",
+        f"""estimate = -float(np.mean(losses[-min(50, len(losses)):]))
+{printed}""",
+    )
+    objective = "log p(x, weight)" if settings.guide == "delta" else "ELBO"
+    curves = (
+        f"**The {objective} at each step**: SVI's noisy estimate, the exact {objective} of the guide after the step, "
+        "and the log evidence above them"
+        + (" (a point's objective is no bound: it can pass it)." if settings.guide == "delta" else "."),
+        f"""def exact_objective(loc, scale):
+    if scale == 0:
+        return expected_log_joint(loc, 0.0)
+    return expected_log_joint(loc, scale) + 0.5 * math.log(2 * math.pi * math.e * scale**2)
+
+
+exact = np.array([exact_objective(loc_at, scale_at) for loc_at, scale_at in path])
+steps = np.arange(1, len(losses) + 1)
+fig = go.Figure()
+fig.add_scatter(x=steps, y=-np.array(losses), mode="lines", name="{objective}, estimated",
+                line=dict(color=DRAWN, width=1))
+fig.add_scatter(x=steps, y=exact, mode="lines", name="{objective}, exact", line=dict(color=EXACT, width=2.5))
+fig.add_scatter(x=[1, len(losses)], y=[log_evidence] * 2, mode="lines", name="log evidence",
+                line=dict(color=PRIOR, width=2, dash="dash"))
+# The first estimates can be thousands of nats below: the view starts where the exact curve is.
+low = float(np.percentile(exact, 5))
+spread = max(log_evidence - low, 1.0)
+fig.update_yaxes(range=[low - 0.2 * spread, log_evidence + 0.3 * spread])
+styled(fig, "{objective} at each step", "step", "nats", height=320).show()""",
+    )
+    charts = [curves]
+    if settings.guide != "delta":
+        floor = (
+            "floor = math.log(post_sd / prior_sd) + prior_sd**2 / (2 * post_sd**2) - 0.5  # the family's least KL\n"
+            'fig.add_scatter(x=[1, len(kls)], y=[floor] * 2, mode="lines", name="the family\'s floor",\n'
+            '                line=dict(color=PRIOR, dash="dash"))\n'
+            if settings.guide == "fixed_scale"
+            else ""
+        )
+        charts.append(
+            (
+                "**KL(q || posterior)** after each step, on a log scale"
+                + (": a guide of the prior's scale cannot go below its floor." if floor else "."),
+                f"""def kl_of(loc, scale):
+    return math.log(post_sd / scale) + (scale**2 + (loc - post_mean) ** 2) / (2 * post_sd**2) - 0.5
+
+
+kls = [kl_of(loc_at, scale_at) for loc_at, scale_at in path]
+fig = go.Figure()
+fig.add_scatter(x=np.arange(1, len(kls) + 1), y=kls, mode="lines", name="KL(q || posterior), exact",
+                line=dict(color=EXACT))
+{floor}fig.update_yaxes(type="log", exponentformat="power")
+styled(fig, "KL(q || posterior)", "step", "nats (log scale)", height=280).show()""",
+            )
+        )
+    guide_curve = (
+        """fig.add_scatter(x=[loc, loc], y=[0, normal_pdf(post_mean, post_mean, post_sd)], mode="lines+markers",
+                name="guide q: a point (Delta)", line=dict(color=DRAWN, width=3, dash="dash"))"""
+        if settings.guide == "delta"
+        else """fig.add_scatter(x=grid, y=normal_pdf(grid, loc, scale), mode="lines", name="guide q",
+                line=dict(color=DRAWN, width=2.5, dash="dash"))"""
+    )
+    charts.append(
+        (
+            "**The guide over the exact posterior**, after the last step.",
+            f"""width = 5 * max(post_sd, scale)
+grid = np.linspace(min(post_mean, loc) - width, max(post_mean, loc) + width, 400)
+fig = go.Figure()
+fig.add_scatter(x=grid, y=normal_pdf(grid, post_mean, post_sd), mode="lines", name="exact posterior",
+                line=dict(color=EXACT, width=2.5))
+{guide_curve}
+styled(fig, "The guide over the exact posterior", "weight", "density").show()""",
+        )
+    )
+    notes = "The page's gradient-noise charts (each point the variance of 100 repeated gradients) are not redrawn here."
+    return notebooks.notebook(
+        title="Variational inference, seen whole",
+        page="vi",
+        about="It runs Pyro's SVI on the scale model and checks every step against the exact log evidence, ELBO and "
+        "KL: log p(x) = ELBO(q) + KL(q || posterior).",
+        settings=(query, settings),
+        script=fit_code(query, settings),
+        steps=steps,
+        numbers=numbers,
+        charts=charts,
+        notes=notes,
     )

@@ -349,3 +349,128 @@ print("P(cloudy) =", round(cloudy.mean().item(), 3))
 print("P(high-sales day) =", round(high.double().mean().item(), 3))
 print("E[sales] =", round(sales.mean().item(), 3))
 """
+
+
+def _exact_code(params: WeatherSettings) -> str:
+    """The model's exact answers as notebook code: the numbers, Bayes' rule over the two weathers, the regimes.
+
+    The same formulas as this module's, written for a notebook that has nothing of the app.
+    """
+    names = ", ".join(f.name for f in fields(params))
+    values = ", ".join(repr(v) for v in params.as_args())
+    return f'''import math
+
+{names} = {values}
+
+
+def log_normal(x, mean, sd):
+    """log Normal(mean, sd).pdf(x), less the constant every weather shares."""
+    return -0.5 * ((x - mean) / sd) ** 2 - math.log(sd)
+
+
+def share(log_a, log_b):
+    """a / (a + b) from log a and log b, without overflow where the densities themselves underflow."""
+    if log_a == log_b:
+        return 0.5
+    if log_a > log_b:
+        return 1 / (1 + math.exp(log_b - log_a))
+    e = math.exp(log_a - log_b)
+    return e / (1 + e)
+
+
+def regime(cloudy, temp):
+    """Expected sales: high on a sunny day above the threshold, low otherwise."""
+    return high_sales if (not cloudy and temp > threshold) else low_sales
+
+
+def p_cloudy_given(temp, sales=None):
+    """P(cloudy | temp), or P(cloudy | temp, sales): Bayes' rule over the two weathers, on the log scale."""
+    logs = {{}}
+    weathers = ((True, p_cloudy, cloudy_mean, cloudy_sd), (False, 1 - p_cloudy, sunny_mean, sunny_sd))
+    for cloudy, prior, mean, sd in weathers:
+        logs[cloudy] = (math.log(prior) if prior > 0 else -math.inf) + log_normal(temp, mean, sd)
+        if sales is not None:
+            logs[cloudy] += log_normal(sales, regime(cloudy, temp), sales_sd)
+    return share(logs[True], logs[False])
+
+
+p_hot_given_sunny = 0.5 * math.erfc((threshold - sunny_mean) / (sunny_sd * math.sqrt(2)))
+p_high = (1 - p_cloudy) * p_hot_given_sunny  # a sunny day above the threshold: a high-sales day'''
+
+
+def simulate_notebook(params: WeatherSettings, num_draws: int, seed: int):
+    """:func:`simulate_code` as a notebook: the model and the draws in steps, the page's three estimates beside
+    their exact values, the temperature split by weather and the sales, each against its exact density."""
+    from ppl_models import notebooks
+    from ppl_models.notebooks import Step
+
+    steps = [
+        Step("import torch", "The libraries: Pyro, its distributions, and the affine transform the sales use."),
+        Step(
+            "def ice_cream_sales(",
+            "**The model**: the lecture's `weather()` and `ice_cream_sales()` in one function. A day is cloudy with "
+            "probability p_cloudy, its temperature is normal around the weather's mean, and a sunny day above the "
+            "threshold sells high. Written with `torch.where`, so one call draws a whole plate of days.",
+        ),
+        Step(
+            "pyro.set_rng_seed(",
+            f"**{num_draws:,} days at once**: one call inside `pyro.plate`, from float64 numbers and seed {seed}, as "
+            "the page draws them; `poutine.trace` keeps every site's values.",
+        ),
+        Step("for c, t, s in zip(", "**The first draws**, printed as the lecture prints them."),
+        Step("high = (cloudy == 0)", "**The estimates**: each a share or a mean over the days drawn."),
+    ]
+    numbers = (
+        "The page's three metrics, each beside its exact value: P(cloudy) is the model's own number, P(high-sales "
+        "day) = (1 − P(cloudy)) · P(temp > threshold | sunny), and E[sales] weighs the two sales levels by it.",
+        f"""{_exact_code(params)}
+
+drawn = {{"P(cloudy)": (cloudy == 1).double().mean().item(), "P(high-sales day)": high.double().mean().item(),
+         "E[sales]": sales.double().mean().item()}}
+exact = {{"P(cloudy)": p_cloudy, "P(high-sales day)": p_high,
+         "E[sales]": p_high * high_sales + (1 - p_high) * low_sales}}
+for label, estimate in drawn.items():
+    print(f"{{label}}: {{estimate:.3f}} (exact {{exact[label]:.3f}})")""",
+    )
+    temperature = (
+        "**Temperature, split by weather**: each weather's share of all the days as stacked bars, and its exact "
+        "share of the density as a curve.",
+        """t, is_cloudy = temp.numpy(), (cloudy == 1).numpy()
+edges = np.histogram_bin_edges(t, bins=60)
+width = edges[1] - edges[0]
+grid = np.linspace(t.min(), t.max(), 300)
+fig = go.Figure()
+for name, chosen, share_of_days, mean, sd, colour in (
+    ("cloudy", is_cloudy, p_cloudy, cloudy_mean, cloudy_sd, "#1f77b4"),
+    ("sunny", ~is_cloudy, 1 - p_cloudy, sunny_mean, sunny_sd, "#ff7f0e"),
+):
+    counts, _ = np.histogram(t[chosen], bins=edges)
+    fig.add_bar(x=(edges[:-1] + edges[1:]) / 2, y=counts / len(t) / width, width=width, name=name,
+                marker_color=colour, opacity=0.6)
+    fig.add_scatter(x=grid, y=share_of_days * normal_pdf(grid, mean, sd), mode="lines", name=f"exact, {name} share",
+                    line=dict(color=colour, width=2))
+fig.update_layout(barmode="stack", bargap=0)
+styled(fig, "Temperature, split by weather", "temp (°F)", "density").show()""",
+    )
+    sales_chart = (
+        "**Ice-cream sales**: a histogram of the days' sales, and the exact density, a mixture of the two sales "
+        "levels in the shares above.",
+        """s = sales.numpy()
+grid = np.linspace(s.min(), s.max(), 400)
+exact_density = p_high * normal_pdf(grid, high_sales, sales_sd) + (1 - p_high) * normal_pdf(grid, low_sales, sales_sd)
+fig = go.Figure()
+fig.add_histogram(x=s, histnorm="probability density", nbinsx=80, name="samples", marker_color=DRAWN, opacity=0.65)
+fig.add_scatter(x=grid, y=exact_density, mode="lines", name="exact density", line=dict(color=EXACT, width=2))
+styled(fig, "Ice-cream sales", "ice_cream", "density").show()""",
+    )
+    return notebooks.notebook(
+        title="Stochastic functions: weather and ice cream",
+        page="weather",
+        about="It draws days from the lecture's weather and ice-cream model and compares what they show with the "
+        "exact probabilities.",
+        settings=(params, {"draws": num_draws, "seed": seed}),
+        script=simulate_code(params, num_draws, seed),
+        steps=steps,
+        numbers=numbers,
+        charts=(temperature, sales_chart),
+    )

@@ -2,7 +2,9 @@
 
 import re
 import time
+from pathlib import Path
 
+import nbformat
 import pytest
 import torch
 
@@ -28,6 +30,19 @@ def test_home_page_links_to_the_scale_page(page, server_url):
     wait_idle(page)
     assert page.url.split("?")[0].endswith("/scale")
     screenshot(page, "home-to-scale")
+
+
+def test_the_notebook_button_downloads_the_link_s_setting_as_a_notebook(page, server_url):
+    # Built on the click (Streamlit's deferred download), which a real browser must fetch.
+    page.goto(f"{server_url}/weather?p_cloudy=0.4&n=2000")
+    wait_idle(page)
+    with page.expect_download() as download:
+        page.get_by_role("button", name=re.compile("Download as notebook")).click()
+    assert download.value.suggested_filename == "weather.ipynb"
+    made = nbformat.reads(Path(download.value.path()).read_text(), as_version=4)
+    nbformat.validate(made)
+    assert "p_cloudy=0.4" in made.cells[0].source and "draws = `2000`" in made.cells[0].source
+    assert not page.get_by_test_id("stException").count()
 
 
 def test_scale_page_follows_the_measurement_slider(page, server_url):

@@ -3,7 +3,8 @@
 A page file and its lecture module share a name; the module's settings type is
 ``<Lecture>Settings``; an entry function is a verb, and its code generator is the same
 name with ``_code``, taking the same settings (less the progress callback and the device,
-which change how a run is made, not what it computes).
+which change how a run is made, not what it computes); its notebook, where it has one, is the
+same name with ``_notebook`` and takes the code generator's arguments.
 """
 
 import dataclasses
@@ -57,3 +58,17 @@ def test_every_code_generator_is_named_for_its_entry_and_takes_its_arguments(lec
         assert generator is not None, f"{module.__name__}.{entry} has no {entry}_code"
         takes = [p for p in inspect.signature(function).parameters if p not in NOT_IN_THE_CODE]
         assert list(inspect.signature(generator).parameters) == takes
+
+
+@pytest.mark.parametrize("lecture", lecture_pages(), ids=lambda lecture: lecture.url_path)
+def test_every_notebook_builder_takes_its_code_generator_s_arguments(lecture):
+    module = lecture_module(lecture)
+    builders = {
+        name: function
+        for name, function in inspect.getmembers(module, inspect.isfunction)
+        if name.endswith("_notebook") and function.__module__ == module.__name__ and not name.startswith("_")
+    }
+    for name, builder in builders.items():
+        generator = getattr(module, name.removesuffix("_notebook") + "_code", None)
+        assert generator is not None, f"{module.__name__}.{name} has no code generator beside it"
+        assert list(inspect.signature(builder).parameters) == list(inspect.signature(generator).parameters)

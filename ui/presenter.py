@@ -16,7 +16,8 @@ CHART_TITLE_PX = 28
 
 PRESENTER_STYLE = """
 [data-testid="stMain"] [data-testid="stMetricValue"],
-[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] * { font-size: 3.6rem; line-height: 1.15; }
+[data-testid="stMain"] [data-testid="stMetricValue"] [data-testid="stMarkdownContainer"] * {
+  font-size: 3.6rem; line-height: 1.15; }
 [data-testid="stMain"] [data-testid="stMetricDelta"],
 [data-testid="stMain"] [data-testid="stMetricDelta"] [data-testid="stMarkdownContainer"] * { font-size: 1.35rem; }
 [data-testid="stMain"] [data-testid="stMarkdownContainer"] p,
