@@ -7,8 +7,10 @@ and widget values), ``ForwardMsg`` protobufs out (page elements, then "script
 finished"). Both message types ship in the ``streamlit`` package, so the client cannot
 drift from the server it talks to.
 
-Only what the benches and tests need is here: open a page, move one widget, read the
-elements (metrics, alerts, text) that the finished run put on the page.
+Only what the benches and tests need is here: open a page, move one widget, run a
+fragment the way the browser's timer does (``st.fragment(run_every=...)``: a class's
+followers poll so), read the elements (metrics, alerts, text) that the finished run put
+on the page.
 """
 
 from __future__ import annotations
@@ -60,6 +62,9 @@ class AppSession:
         self._page_hash = ""
         self._query = ""
         self._socket = None
+        # Fragments the server asked the browser to rerun on a timer: id -> seconds.
+        self.auto_reruns: dict[str, float] = {}
+        self.page_script_hash = ""
 
     async def __aenter__(self) -> AppSession:
         self._socket = await connect(self.ws_url, subprotocols=["streamlit"], max_size=None, open_timeout=30)
@@ -96,13 +101,25 @@ class AppSession:
             raise NotImplementedError(f"setting a {kind} is not supported")
         return await self._rerun([state])
 
-    async def _rerun(self, states: list) -> PageView:
+    @property
+    def query(self) -> str:
+        """The page's query string as the server last set it (a follower's moves with the teacher)."""
+        return self._query
+
+    async def run_fragment(self, fragment_id: str) -> PageView:
+        """What the browser sends when a fragment's timer fires; a full rerun it starts is collected too."""
+        return await self._rerun([], fragment_id=fragment_id)
+
+    async def _rerun(self, states: list, fragment_id: str = "") -> PageView:
         message = BackMsg()
         client = message.rerun_script
         client.query_string = self._query
         client.page_name = self._page
         client.page_script_hash = self._page_hash
         client.widget_states.widgets.extend(states)
+        if fragment_id:
+            client.fragment_id = fragment_id
+            client.is_auto_rerun = True
         started = time.perf_counter()
         await self._socket.send(message.SerializeToString())
         view = PageView()
@@ -116,7 +133,9 @@ class AppSession:
                     view = PageView()
                 elif kind == "navigation":
                     # With st.navigation the page being shown is named here; reruns must name it.
-                    self._page_hash = forward.navigation.page_script_hash
+                    self._page_hash = self.page_script_hash = forward.navigation.page_script_hash
+                elif kind == "auto_rerun":
+                    self.auto_reruns[forward.auto_rerun.fragment_id] = forward.auto_rerun.interval
                 elif kind == "page_info_changed":
                     self._query = forward.page_info_changed.query_string
                 elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":

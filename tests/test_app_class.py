@@ -101,3 +101,32 @@ def test_start_a_class_on_the_home_page_picks_a_code_and_shows_the_students_link
     said = " ".join(m.value for m in home.markdown)
     assert f"/?follow={code}" in said
     assert home.get("image"), "the QR code is drawn"
+
+
+def test_the_causal_page_asks_for_the_interventional_mean_and_reveals_the_exact_one(code):
+    from ppl_models import weather
+
+    teacher = open_page("causal", teach=code, temp="85")
+    next(t for t in teacher.toggle if t.label.startswith("Predict first")).set_value(True).run()
+    student = open_page("causal", follow=code)
+    assert "do(temp = 85)" in texts(student.info)
+    assert not [m for m in student.metric if m.label.startswith("E[sales")]
+    guess_box(student).set_value(120.0)
+    next(b for b in student.button if b.label == "Send my guess").click().run()
+    next(b for b in teacher.button if b.label == "Reveal").click().run()
+    student.run()
+    exact = weather.exact_interventional_sales(weather.WeatherSettings(), 85.0)
+    assert f"The answer: {exact:.3f}" in texts(student.success)
+    assert [m for m in student.metric if m.label.startswith("E[sales | do(temp")]
+
+
+def test_the_mixture_page_asks_for_every_location(code):
+    teacher = open_page("gmm", teach=code)
+    next(t for t in teacher.toggle if t.label.startswith("Predict first")).set_value(True).run()
+    student = open_page("gmm", follow=code)
+    boxes = [n for n in student.number_input if n.label.startswith("Your guess")]
+    assert [b.label for b in boxes] == ["Your guess: location 1", "Your guess: location 2"]
+    for box, value in zip(boxes, (1.0, 11.0), strict=True):
+        box.set_value(value)
+    next(b for b in student.button if b.label == "Send my guess").click().run()
+    assert "Your guess is in: 1, 11" in texts(student.success)
