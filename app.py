@@ -59,7 +59,7 @@ def main() -> None:
         navigation.run()
     finally:
         # Also after a page's st.stop(): the teacher's setting is published either way.
-        classroom.end(here)
+        classroom.end()
 
 
 @contextlib.asynccontextmanager

@@ -30,7 +30,7 @@ def test_two_students_follow_the_teacher_predict_and_see_the_reveal(browser, ser
         # A quick sampler, so each new setting is computed at once.
         teacher.goto(f"{server_url}/scale?teach={code}&measurement=9.5&algo=nuts&samples=300&warmup=100")
         wait_idle(teacher)
-        teacher.get_by_text(f"/?follow={code}").first.wait_for()
+        teacher.get_by_text(f"/?follow={code}").first.wait_for()  # the students' link, to copy
         for student in (first, second):
             student.goto(f"{server_url}/?follow={code}")
         for student in (first, second):

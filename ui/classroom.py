@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 import streamlit as st
 
 from ui.class_store import CLASSES, CODE_LENGTH, ClassError, valid_code
-from ui.text import escape
+from ui.text import escape, literal
 
 FOLLOW_POLL_S = 1.0
 TEACHER_POLL_S = 2.0
@@ -33,6 +33,8 @@ ADOPT_KEY = "pme-adopt"
 SHOWN_KEY = "pme-shown"
 FOLLOWED_VERSION_KEY = "pme-followed-version"
 TEACHING_KEY = "pme-teaching"
+SHOW_JOIN_KEY = "pme-show-join"
+JOIN_LINK_KEY = "pme-join-link"
 ADOPT_RUNS_KEY = "pme-adopt-runs"
 EXPLORING_KEY = "pme-exploring"
 # Link parameters that say how this browser takes part, not what the page computes: never passed on.
@@ -113,6 +115,7 @@ def _qr_png(text: str) -> bytes:
 def _start_class() -> None:
     st.query_params["teach"] = CLASSES.new_code()
     st.query_params.pop("follow", None)
+    st.session_state[SHOW_JOIN_KEY] = True
 
 
 def start_class_button() -> None:
@@ -136,13 +139,26 @@ def _lead_from_here(code: str) -> None:
     CLASSES.teach(code, session_id())
 
 
+@st.dialog("Join the class", width="large")
+def _join_dialog(code: str, link: str) -> None:
+    """The students' link as a projector shows it: large, with its QR code."""
+    # A code span: shown as data and copied without escapes; ui/style.py draws it large.
+    st.container(key=JOIN_LINK_KEY).markdown(f"## {literal(link)}")
+    st.image(_qr_png(link), caption=f"Class code {code}", width=360)
+    st.caption("Open the link, or scan the code with a phone's camera: your page then follows the teacher's.")
+
+
 def _teacher_panel(code: str) -> None:
+    link = _students_link(code)
     with st.sidebar.expander(f"Teaching class {code}", expanded=True, icon=":material/school:"):
-        link = _students_link(code)
-        st.markdown(f"Students open **{escape(link)}** or scan:")
+        st.markdown("Students open this link, or scan its code:")
+        st.code(link, language=None)
         st.image(_qr_png(link), caption=f"Class code {code}", width=200)
         _follower_count(code)
+        show = st.button("Show the link large", icon=":material/fullscreen:", help="For the projector.")
         st.button("End the class", on_click=_end_class, help="Stop leading; your students' pages stop following.")
+    if show or st.session_state.pop(SHOW_JOIN_KEY, False):
+        _join_dialog(code, link)
 
 
 @st.fragment(run_every=TEACHER_POLL_S)
@@ -205,6 +221,12 @@ def begin(pages: dict[str, str], current_page: str) -> None:
         if not valid_code(code):
             st.error(f"`follow=` takes a class code of {CODE_LENGTH} letters and digits; this link's is not one.")
             return
+        try:
+            CLASSES.view(code)
+        except ClassError as error:
+            # In the main column: on a phone the sidebar starts closed.
+            st.error(escape(str(error)))
+            return
         with st.sidebar:
             if st.session_state.get(EXPLORING_KEY) == code:
                 if st.button("Follow again", icon=":material/group:", help="Back to the teacher's page and setting."):
@@ -225,7 +247,7 @@ def begin(pages: dict[str, str], current_page: str) -> None:
         return
 
 
-def end(current_page: str) -> None:
+def end() -> None:
     """After the page: a teacher's run publishes what its controls showed; an adopted setting is spent."""
     runs_left = st.session_state.pop(ADOPT_RUNS_KEY, 1) - 1
     if runs_left > 0 and ADOPT_KEY in st.session_state:

@@ -5,6 +5,7 @@ from ``app.py``. Each rule is here because a setting of Streamlit or plotly coul
 import streamlit as st
 
 from ui.chart_view import SR_ONLY
+from ui.classroom import JOIN_LINK_KEY
 from ui.link_notes import NOTES_KEY
 from ui.presenter import PRESENTER_STYLE, presenting
 
@@ -47,6 +48,11 @@ _SPOKEN_ONLY = f"""
 [data-testid="stElementContainer"]:has(.{SR_ONLY}) {{ position: absolute; }}
 """
 
+# The class's join link in its dialog is read off a projector: a dialog draws a heading at body size.
+_JOIN_LINK = f"""
+.st-key-{JOIN_LINK_KEY} :is(h2, h2 code) {{ font-size: 2.2rem !important; overflow-wrap: anywhere; }}
+"""
+
 # The element that carries these rules takes no room above the title.
 _STYLE_BOX = """
 [data-testid="stElementContainer"]:has(> [data-testid="stMarkdown"] style) { display: none; }
@@ -60,7 +66,7 @@ def apply_page_style() -> None:
     presenter = PRESENTER_STYLE if presenting() else ""
     st.markdown(
         f"<style>{_CHART_TEXT}{_ONE_STOP_BUTTON}{_CLICKABLE_CAPTIONS}{_EMPTY_NOTES}{_SPOKEN_ONLY}{_STYLE_BOX}"
-        f"{presenter}</style>",
+        f"{_JOIN_LINK}{presenter}</style>",
         unsafe_allow_html=True,
     )
 
