@@ -67,6 +67,7 @@ async def lesson(url: str, followers: int, move_count: int, gap_s: float) -> dic
     latencies: dict[float, list[float]] = {}
     errors: list[str] = []
     done = asyncio.Event()
+    teacher_s: list[float] = []
     async with AppSession(url) as teacher:
         await teacher.open("scale", f"teach={code}&measurement={FIRST_MEASUREMENT}")
         class_ = [asyncio.create_task(follower(url, code, moves, done, latencies, errors)) for _ in range(followers)]
@@ -74,12 +75,13 @@ async def lesson(url: str, followers: int, move_count: int, gap_s: float) -> dic
         for i in range(move_count):
             measurement = round(FIRST_MEASUREMENT + 0.3 + 0.7 * i, 1)
             moves.append((measurement, time.perf_counter()))
-            await teacher.set_widget("Observed measurement", measurement)
+            view = await teacher.set_widget("Observed measurement", measurement)
+            teacher_s.append(view.seconds)
             await asyncio.sleep(gap_s)
         done.set()
         await asyncio.gather(*class_, return_exceptions=True)
     missing = sum(followers - len(latencies.get(m, [])) for m, _ in moves)
-    return {"latencies": latencies, "errors": errors, "missing": missing}
+    return {"latencies": latencies, "errors": errors, "missing": missing, "teacher": teacher_s}
 
 
 def main() -> int:
@@ -121,6 +123,7 @@ def main() -> int:
             f"all moves: p50 {statistics.median(every):.2f} s, p95 {percentile(every, 0.95):.2f} s, "
             f"max {max(every):.2f} s"
         )
+    print("the teacher's own run after each move: " + ", ".join(f"{t:.2f} s" for t in outcome["teacher"]))
     print(f"server tree memory (PSS), peak: {peak[0]:.0f} MB")
     print(f"followers that never showed a move: {outcome['missing']}; errors: {len(outcome['errors'])}")
     for error in outcome["errors"][:5]:

@@ -17,6 +17,13 @@ from ui.catalog import lecture_pages
 # would slow the very runs they wait for, so they thin out.
 LIVE_FRAME_INTERVAL_S = 0.15
 BUSY_LIVE_FRAME_INTERVAL_S = 1.0
+# Every session drawing a run's progress shares this many frames a second: a class of 30
+# following one computation would otherwise draw 200 frames a second and starve the
+# computation all 30 wait for (bench/class_follow.py).
+LIVE_FRAMES_PER_S = 8.0
+
+_live_viewers = 0
+_live_lock = threading.Lock()
 
 # Imported once by the workers' forkserver: a small run of every kind, so each worker
 # starts warm and shares what those runs initialised, and every lecture module, so a new
@@ -48,8 +55,17 @@ def inference_slots() -> int:
     return pool.processes if pool is not None else 1
 
 
+def watching_live(change: int) -> None:
+    """A session starts (+1) or stops (-1) drawing a run's live progress, its own run's or another's."""
+    global _live_viewers
+    with _live_lock:
+        _live_viewers = max(0, _live_viewers + change)
+
+
 def live_frame_interval_s() -> float:
-    return BUSY_LIVE_FRAME_INTERVAL_S if runs_busy() > inference_slots() else LIVE_FRAME_INTERVAL_S
+    """Seconds between one session's live frames: thinner while runs queue, and shared among all who watch."""
+    alone = BUSY_LIVE_FRAME_INTERVAL_S if runs_busy() > inference_slots() else LIVE_FRAME_INTERVAL_S
+    return max(alone, _live_viewers / LIVE_FRAMES_PER_S)
 
 
 def queue_message(ahead: int) -> str:

@@ -20,6 +20,8 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.figure_cache import shared_figure
+
 CHAIN_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
 # The app has a light and a dark theme and plotly follows it, so a fixed line colour has to
 # stand out on both backgrounds (at least 3:1 against white and against Streamlit's dark
@@ -77,8 +79,8 @@ def _summarise(fig: go.Figure, summary: str) -> go.Figure:
 
 def summary_of(fig: go.Figure | dict) -> str:
     """The summary a builder wrote into ``fig`` (a figure or its JSON); empty if none."""
-    layout = fig.get("layout", {}) if isinstance(fig, dict) else fig.layout.to_plotly_json()
-    meta = layout.get("meta") or {}
+    # The layout's own meta, not a JSON copy of the whole layout: this runs for every chart drawn.
+    meta = (fig.get("layout", {}).get("meta") if isinstance(fig, dict) else fig.layout.meta) or {}
     return meta.get("summary", "") if isinstance(meta, dict) else ""
 
 
@@ -98,6 +100,7 @@ def _layout(fig: go.Figure, title: str, x: str, y: str, height: int = 340) -> go
     return fig
 
 
+@shared_figure
 def density_histogram(
     draws: np.ndarray | None,
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
@@ -143,6 +146,7 @@ def density_histogram(
     return _summarise(_layout(fig, title, x_label, "density"), summary)
 
 
+@shared_figure
 def ranked_histograms(
     series: Mapping[str, np.ndarray],
     title: str,
@@ -191,6 +195,7 @@ def ranked_histograms(
     return _summarise(_layout(fig, title, x_label, "density"), summary)
 
 
+@shared_figure
 def trace_plot(draws: np.ndarray, title: str, y_label: str) -> go.Figure:
     """One line per chain of ``draws`` shaped ``(chains, draws)``."""
     fig = go.Figure()
@@ -217,6 +222,7 @@ def _first_lag_below(values: np.ndarray, level: float = 0.1) -> str:
     )
 
 
+@shared_figure
 def autocorrelation_plot(acf: np.ndarray, title: str) -> go.Figure:
     """Autocorrelation by lag, one line per chain of ``acf`` shaped ``(chains, lags)``."""
     fig = go.Figure()
@@ -237,6 +243,7 @@ def autocorrelation_plot(acf: np.ndarray, title: str) -> go.Figure:
     return _summarise(_layout(fig, title, "lag", "autocorrelation", height=280), summary)
 
 
+@shared_figure
 def loss_curve(losses: Sequence[float], title: str = "SVI loss (negative ELBO)") -> go.Figure:
     values = np.asarray(losses, dtype=float)
     fig = go.Figure()
@@ -252,6 +259,7 @@ def loss_curve(losses: Sequence[float], title: str = "SVI loss (negative ELBO)")
     return _summarise(_layout(fig, title, "step", "loss", height=300), summary)
 
 
+@shared_figure
 def parameter_paths(paths: Mapping[str, np.ndarray], targets: Mapping[str, float], title: str) -> go.Figure:
     """Each parameter's value over the steps, with its exact target as a labelled dotted line."""
     fig = go.Figure()
@@ -274,6 +282,7 @@ def parameter_paths(paths: Mapping[str, np.ndarray], targets: Mapping[str, float
     return _summarise(_layout(fig, title, "step", "value", height=300), summary)
 
 
+@shared_figure
 def split_density_bars(
     groups: Mapping[str, np.ndarray],
     curves: Mapping[str, tuple[np.ndarray, np.ndarray]],
@@ -322,6 +331,7 @@ def _point_mass(draws: np.ndarray, weights: np.ndarray) -> float | None:
     return None
 
 
+@shared_figure
 def weighted_histograms(
     series: Mapping[str, tuple[np.ndarray, np.ndarray]],
     title: str,
@@ -391,6 +401,7 @@ def weighted_histograms(
     return _summarise(_layout(fig, title, x_label, "probability per bin" if as_probability else "density"), summary)
 
 
+@shared_figure
 def mixture_density(
     data: np.ndarray,
     weights: np.ndarray,
@@ -459,6 +470,7 @@ START_SCORES = {
 }
 
 
+@shared_figure
 def start_scores_plot(scores: np.ndarray, chosen: int, start: str) -> go.Figure:
     """What every start was scored by, the chosen (lowest) one marked by a larger star."""
     name, title = START_SCORES[start]
@@ -479,6 +491,7 @@ def start_scores_plot(scores: np.ndarray, chosen: int, start: str) -> go.Figure:
     return _summarise(_layout(fig, title, "initialisation", name, height=300), summary)
 
 
+@shared_figure
 def gradient_norms_plot(norms: Mapping[str, np.ndarray]) -> go.Figure:
     """Each parameter's gradient norm over the steps, on a log scale (the lecture's hooks)."""
     fig = go.Figure()
@@ -499,6 +512,7 @@ def gradient_norms_plot(norms: Mapping[str, np.ndarray]) -> go.Figure:
     return _summarise(_layout(fig, "Gradient norm per parameter", "step", "gradient norm", height=300), summary)
 
 
+@shared_figure
 def probability_bars(
     values: np.ndarray,
     estimate: np.ndarray,
@@ -529,6 +543,7 @@ def probability_bars(
     return _summarise(_layout(fig, title, x_label, "probability"), summary)
 
 
+@shared_figure
 def paths_plot(paths: Sequence[np.ndarray], title: str, y_label: str) -> go.Figure:
     """Walks of different lengths, each a line from its first value to its last, the end marked."""
     fig = go.Figure()
@@ -553,6 +568,7 @@ def paths_plot(paths: Sequence[np.ndarray], title: str, y_label: str) -> go.Figu
     return _summarise(_layout(fig, title, "step i", y_label), summary)
 
 
+@shared_figure
 def elbo_curves(noisy: np.ndarray, exact: np.ndarray, log_evidence: float, title: str, objective: str) -> go.Figure:
     """SVI's noisy estimate of its objective at each step, the exact objective of the guide after
     it, and log p(x) as a line above them."""
@@ -584,6 +600,7 @@ def elbo_curves(noisy: np.ndarray, exact: np.ndarray, log_evidence: float, title
     return _summarise(_layout(fig, title, "step", "nats", height=320), summary)
 
 
+@shared_figure
 def kl_curve(kl: np.ndarray, floor: float | None = None) -> go.Figure:
     """KL(q || posterior) after each step, on a log scale, with the least a guide family can reach."""
     kl = np.asarray(kl, dtype=float)
@@ -608,6 +625,7 @@ def kl_curve(kl: np.ndarray, floor: float | None = None) -> go.Figure:
     return _summarise(_layout(fig, "KL(q || posterior)", "step", "nats (log scale)", height=280), summary)
 
 
+@shared_figure
 def guide_over_posterior(grid: np.ndarray, posterior: np.ndarray, guide: np.ndarray | None, loc: float) -> go.Figure:
     """The guide's density over the exact posterior's; a Delta guide is a stem at its point."""
     fig = go.Figure()
@@ -632,6 +650,7 @@ def guide_over_posterior(grid: np.ndarray, posterior: np.ndarray, guide: np.ndar
     return _summarise(_layout(fig, "The guide over the exact posterior", "weight", "density"), summary)
 
 
+@shared_figure
 def noise_plot(values: Sequence[float], variances: Sequence[float], x_label: str, title: str) -> go.Figure:
     """The measured variance of a gradient estimate against what averages it, on log-log axes."""
     values, variances = np.asarray(values, dtype=float), np.asarray(variances, dtype=float)

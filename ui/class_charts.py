@@ -11,10 +11,12 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.charts import BAR_PATTERNS, EXACT_COLOUR, RANK_COLOURS, _layout, _n, _summarise
+from ui.figure_cache import shared_figure
 
 OWN_COLOUR = "#1f77b4"
 
 
+@shared_figure
 def guesses_histogram(
     guesses: np.ndarray, names: Sequence[str], answer: Sequence[float] | None, own: Sequence[float] | None
 ) -> go.Figure:

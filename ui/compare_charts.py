@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.charts import RANK_COLOURS, _count, _layout, _n, _peak, _summarise
+from ui.figure_cache import shared_figure
 
 # (colour, dash, marker symbol, bar pattern) of each side.
 SIDES = {
@@ -22,6 +23,7 @@ SIDES = {
 }
 
 
+@shared_figure
 def pinned_posteriors(
     sides: Mapping[str, tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]],
     x_label: str,
@@ -63,6 +65,7 @@ def pinned_posteriors(
     return _summarise(_layout(fig, title, x_label, "density"), summary)
 
 
+@shared_figure
 def pinned_answers(
     questions: Sequence[str],
     answers: Mapping[str, tuple[Sequence[float], Sequence[float]]],
@@ -111,6 +114,7 @@ def _density(grid: np.ndarray, weights: np.ndarray, locs: np.ndarray, scale: flo
     return (np.asarray(weights)[None, :] * np.exp(-0.5 * z * z)).sum(axis=1) / (scale * np.sqrt(2 * np.pi))
 
 
+@shared_figure
 def pinned_mixtures(
     sides: Mapping[str, tuple[np.ndarray, np.ndarray, np.ndarray, float]],
     title: str = "The fitted mixtures of A and B",

@@ -14,6 +14,7 @@ from ppl_models.hmc import Chain, Trajectory
 from ppl_models.hmc_nuts import NutsTree
 from ppl_models.hmc_phase import PYRO_DIVERGENCE_ENERGY, Oscillator
 from ui.charts import EXACT_COLOUR, PRIOR_COLOUR, _count, _layout, _n, _style, _summarise
+from ui.figure_cache import shared_figure
 
 PATH_COLOUR = "#1f77b4"
 PARTICLE_COLOUR = "#d62728"
@@ -57,6 +58,7 @@ def _window(oscillator: Oscillator, trajectory: Trajectory) -> tuple[tuple[float
     return (q_low - q_pad, q_high + q_pad), (-1.1 * p_reach, 1.1 * p_reach)
 
 
+@shared_figure
 def phase_portrait(oscillator: Oscillator, trajectory: Trajectory, at: int) -> go.Figure:
     """The leapfrog path in (weight, momentum) over contours of H, up to step ``at``."""
     (q_low, q_high), (p_low, p_high) = _window(oscillator, trajectory)
@@ -112,6 +114,7 @@ def phase_portrait(oscillator: Oscillator, trajectory: Trajectory, at: int) -> g
     return _summarise(_layout(fig, "One trajectory in phase space", "weight q", "momentum p", height=420), summary)
 
 
+@shared_figure
 def potential_well(oscillator: Oscillator, trajectory: Trajectory, at: int) -> go.Figure:
     """U(q) from Pyro, the particle on it at step ``at``, and its total energy as a level above the well."""
     shown = _shown(trajectory)
@@ -146,6 +149,7 @@ def potential_well(oscillator: Oscillator, trajectory: Trajectory, at: int) -> g
     return _summarise(_layout(fig, "The particle in the potential well", "weight q", "energy", height=340), summary)
 
 
+@shared_figure
 def energy_along_path(trajectory: Trajectory, at: int) -> go.Figure:
     """H after each leapfrog step against H at the start: the energy error is the gap at the end."""
     steps = np.arange(len(trajectory.energy))
@@ -179,6 +183,7 @@ def energy_along_path(trajectory: Trajectory, at: int) -> go.Figure:
     return _summarise(_layout(fig, "The energy H along the trajectory", "leapfrog step", "H", height=300), summary)
 
 
+@shared_figure
 def chain_moves(chain: Chain) -> go.Figure:
     """Each iteration's proposal, accepted or rejected, and where the chain is after it."""
     steps = np.arange(1, len(chain.draws) + 1)
@@ -213,6 +218,7 @@ def chain_moves(chain: Chain) -> go.Figure:
     return _summarise(_layout(fig, "The chain, trajectory by trajectory", "iteration", "weight", height=320), summary)
 
 
+@shared_figure
 def nuts_tree(tree: NutsTree) -> go.Figure:
     """The tree's leaves by their place on the trajectory (steps from the start), one series per doubling."""
     fig = go.Figure()

@@ -23,7 +23,14 @@ from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress
 from ppl_models.engine.runtime.workers import WorkerPool
 from ui import classroom
-from ui.capacity import inference_slots, live_frame_interval_s, queue_message, runs_busy, worker_pool
+from ui.capacity import (
+    inference_slots,
+    live_frame_interval_s,
+    queue_message,
+    runs_busy,
+    watching_live,
+    worker_pool,
+)
 from ui.chart_view import chart
 from ui.numbers import age_text
 from ui.run_cache import SHARED, CachedValue
@@ -181,6 +188,7 @@ class LiveRun:
         self._first_report_at: float | None = None
 
     def __enter__(self) -> LiveRun:
+        watching_live(+1)
         self._bar = st.progress(0.0, text=f"{self._label}…")
         self._waiting = st.empty()
         ahead = runs_busy()
@@ -189,6 +197,7 @@ class LiveRun:
         return self
 
     def __exit__(self, *exc_info) -> None:
+        watching_live(-1)
         self._bar.empty()
         self._waiting.empty()
         self._stop_slot.empty()
