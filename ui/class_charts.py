@@ -23,14 +23,21 @@ def guesses_histogram(
     """One histogram of the class's guesses per number asked, the answer and this student's guess as lines."""
     guesses = np.asarray(guesses, dtype=float).reshape(len(guesses), -1) if len(guesses) else np.zeros((0, len(names)))
     fig = go.Figure()
+    # Bins over everything marked, about 20 across: plotly's own choice for two guesses is one bar
+    # as wide as the chart, and the answer may lie outside the guesses' range.
+    marked = [*guesses.ravel(), *(answer or ()), *(own or ())]
+    low, high = (min(marked), max(marked)) if marked else (0.0, 1.0)
+    width = max((high - low) / 20, 1e-3 * max(1.0, abs(low), abs(high)))
     for i, name in enumerate(names):
         label = f"the class's guesses{': ' + name if name else ''}"
         fig.add_histogram(
             x=guesses[:, i],
             name=label,
+            xbins=dict(start=low - width, end=high + width, size=width),
             marker=dict(color=RANK_COLOURS[i % len(RANK_COLOURS)], pattern=dict(shape=BAR_PATTERNS[i % 6])),
             opacity=0.7,
         )
+    fig.update_xaxes(range=[low - 2 * width, high + 2 * width])
     top = max(1, len(guesses))
     for values, name, colour, dash in (
         (answer, "the answer", EXACT_COLOUR, "solid"),
