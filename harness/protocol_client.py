@@ -35,6 +35,8 @@ class PageView:
     elements: list = field(default_factory=list)
     seconds: float = 0.0
     exception: str = ""
+    # When each element reached this client (time.perf_counter()): a browser shows it then.
+    arrived: list = field(default_factory=list)
 
     def of_type(self, kind: str) -> list:
         return [getattr(e, kind) for e in self.elements if e.WhichOneof("type") == kind]
@@ -43,6 +45,15 @@ class PageView:
         """The last ``st.metric`` with this label: the final value, after live frames."""
         found = [m for m in self.of_type("metric") if m.label == label]
         return found[-1] if found else None
+
+    def metric_arrival(self, label: str) -> float | None:
+        """When the last ``st.metric`` with this label arrived (``time.perf_counter()``)."""
+        times = [
+            at
+            for element, at in zip(self.elements, self.arrived, strict=True)
+            if element.WhichOneof("type") == "metric" and element.metric.label == label
+        ]
+        return times[-1] if times else None
 
     def alerts(self) -> list[str]:
         return [a.body for a in self.of_type("alert")]
@@ -146,6 +157,7 @@ class AppSession:
 
     def _record(self, view: PageView, element) -> None:
         view.elements.append(element)
+        view.arrived.append(time.perf_counter())
         kind = element.WhichOneof("type")
         if kind in WIDGET_TYPES:
             self.widgets[getattr(element, kind).label] = (kind, getattr(element, kind))
