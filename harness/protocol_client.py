@@ -46,6 +46,16 @@ class PageView:
         found = [m for m in self.of_type("metric") if m.label == label]
         return found[-1] if found else None
 
+    def slider_arrival(self, label: str, value: float) -> float | None:
+        """When a slider with this label first arrived showing ``value`` (its set value, else its default)."""
+        for element, at in zip(self.elements, self.arrived, strict=True):
+            if element.WhichOneof("type") != "slider" or element.slider.label != label:
+                continue
+            shown = element.slider.value if element.slider.set_value else element.slider.default
+            if shown and abs(shown[0] - value) < 1e-9:
+                return at
+        return None
+
     def metric_arrival(self, label: str) -> float | None:
         """When the last ``st.metric`` with this label arrived (``time.perf_counter()``)."""
         times = [
