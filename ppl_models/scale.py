@@ -20,6 +20,7 @@ the page is checked against it.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,9 +30,19 @@ import torch
 from torch.distributions import constraints
 
 from ppl_models.engine import diagnostics
-from ppl_models.engine.mcmc import McmcResult, McmcSettings, run_mcmc
+from ppl_models.engine.mcmc import (
+    HmcRequest,
+    McmcResult,
+    McmcSettings,
+    batch_group,
+    run_hmc_together,
+    run_mcmc,
+    uses_batched_sampler,
+)
+from ppl_models.engine.potential_graph import NotBatchable
 from ppl_models.engine.runtime.errors import InferenceError
 from ppl_models.engine.runtime.progress import ProgressCallback
+from ppl_models.engine.runtime.together import BatchProgress, Together
 from ppl_models.engine.svi import SviResult, SviSettings, run_svi
 from ppl_models.exact import Normal
 
@@ -111,12 +122,63 @@ def infer_weight(
         advice = diagnostics.advise_against_exact(mean, sd, exact.mean, exact.sd)
         draws = svi.posterior_samples["weight"].reshape(1, -1)
         return ScaleInference(draws, mean, sd, tuple(advice), svi=svi)
-    mcmc = run_mcmc(scale, settings, _model_args(query), observations, progress)
+    return _from_mcmc(query, run_mcmc(scale, settings, _model_args(query), observations, progress))
+
+
+def _from_mcmc(query: ScaleSettings, mcmc: McmcResult) -> ScaleInference:
+    exact = exact_posterior(query)
     summary = mcmc.summaries["weight"]
     advice = list(mcmc.advice) + diagnostics.advise_against_exact(
         summary.mean, summary.sd, exact.mean, exact.sd, summary.mcse, summary.ess
     )
     return ScaleInference(mcmc.draws["weight"], summary.mean, summary.sd, tuple(advice), mcmc=mcmc)
+
+
+def _batch_group(query: ScaleSettings, settings: McmcSettings | SviSettings):
+    """Runs that may share one batch: HMC on the batched sampler with the same sampler settings."""
+    if isinstance(settings, McmcSettings) and uses_batched_sampler(settings):
+        return batch_group(settings)
+    return None
+
+
+def infer_weight_together(
+    calls: Sequence[tuple[ScaleSettings, McmcSettings]], progress: BatchProgress | None = None
+) -> list[ScaleInference | InferenceError]:
+    """Several sessions' :func:`infer_weight` runs as one batch; each result is its run alone's."""
+    results: list[ScaleInference | InferenceError | None] = [None] * len(calls)
+    runnable = []
+    for index, (query, _) in enumerate(calls):
+        try:
+            query.check()
+            runnable.append(index)
+        except InferenceError as error:
+            results[index] = error
+    if runnable:
+        settings = calls[runnable[0]][1]
+        requests = [
+            HmcRequest(_model_args(calls[i][0]), {"measurement": calls[i][0].measurement}, calls[i][1].seed)
+            for i in runnable
+        ]
+        padded = None
+        if progress is not None:
+
+            def padded(reports):
+                # Calls refused above get no reports; the caller expects one per call.
+                full = [None] * len(calls)
+                for index, report in zip(runnable, reports, strict=True):
+                    full[index] = report
+                return progress(full)
+
+        try:
+            outcomes = run_hmc_together(scale, settings, requests, padded)
+        except NotBatchable:
+            outcomes = [run_mcmc(scale, calls[i][1], _model_args(calls[i][0]), {"measurement": calls[i][0].measurement}) for i in runnable]
+        for index, outcome in zip(runnable, outcomes, strict=True):
+            results[index] = outcome if isinstance(outcome, InferenceError) else _from_mcmc(calls[index][0], outcome)
+    return results
+
+
+infer_weight.together = Together(group=_batch_group, run=infer_weight_together)
 
 
 def infer_weight_code(query: ScaleSettings, settings: McmcSettings | SviSettings) -> str:
@@ -180,6 +242,13 @@ class FixedStepsHMC(HMC):
         return self._fixed_num_steps
 
 """
+    batched = ""
+    if settings.kernel == "hmc" and uses_batched_sampler(settings):
+        batched = """# The page samples with the app's batched HMC: Pyro's algorithm on this model's potential,
+# each chain with its own random stream. This script runs Pyro's HMC class, so its draws
+# differ from the page's one by one and agree within Monte Carlo error. With "HMC
+# implementation" set to pyro, the page runs exactly this script.
+"""
     run = f"""kernel = {kernel}
 mcmc = MCMC(kernel, num_samples={settings.num_samples}, warmup_steps={settings.warmup_steps})
 mcmc.run(*args)"""
@@ -206,7 +275,7 @@ print("posterior mean", weight.mean().item(), "sd", weight.std().item())
         header
         + f"""from pyro.infer import MCMC, {kernel_import}
 
-{hold}{sample}"""
+{hold}{batched}{sample}"""
     )
 
 
@@ -313,7 +382,13 @@ fig.add_scatter(x=grid, y=normal_pdf(grid, guess, prior_sd), mode="lines", name=
 styled(fig, "{title}", "weight", "density").show()""",
     )
     notes = ""
-    if isinstance(settings, McmcSettings) and settings.kernel == "hmc":
+    if isinstance(settings, McmcSettings) and settings.kernel == "hmc" and uses_batched_sampler(settings):
+        notes = (
+            "The page sampled with the app's batched HMC (Pyro's algorithm, each chain with its own random stream); "
+            "this notebook runs Pyro's HMC class, so its draws differ one by one and its numbers agree with the "
+            "page's within Monte Carlo error."
+        )
+    elif isinstance(settings, McmcSettings) and settings.kernel == "hmc":
         notes = (
             "The page integrates HMC's leapfrog steps compiled (the same operations in the same order); Pyro's own "
             "integrator here gives the same draws up to float rounding, so the last decimal may differ."

@@ -111,7 +111,7 @@ def test_svi_shows_the_loss_curve_and_guide_parameters_converging():
 
 
 def test_the_fragile_lecture_setting_warns_in_plain_words():
-    app = open_page("scale", guess="8.5", seed="1")
+    app = open_page("scale", guess="8.5", seed="1", hmc_impl="pyro")
     warning = texts(app.error)
     assert "Don't trust this posterior yet" in warning
     assert "Effective sample size is only" in warning

@@ -94,6 +94,21 @@ MCMC_CONTROLS: list[Control] = [
         help="Pyro keeps step size × steps fixed while adapting, so a smaller step means more steps. "
         "On: keep the number of steps and adapt only the step size (textbook HMC); often faster.",
     ),
+    Choice.for_field(
+        McmcSettings,
+        "sampler",
+        key="hmc_impl",
+        label="HMC implementation",
+        options=mcmc.SAMPLERS,
+        captions=(
+            "Batched: Pyro's algorithm, compiled, many chains at once",
+            "Pyro's HMC class: draw for draw the code below",
+        ),
+        help="Both run Pyro's HMC algorithm on Pyro's potential with Pyro's adaptation. Batched runs it compiled "
+        "and computes a class's settings together; each chain draws from its own random stream, so its draws "
+        "differ from Pyro's class one by one but agree in distribution. Pyro's HMC class gives exactly the "
+        "draws of the page's code. NUTS always runs Pyro's own.",
+    ),
     SEED,
 ]
 SVI_CONTROLS: list[Control] = [

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from ppl_models.engine.runtime.guard import queued_seconds, start_queue_clock
+from ui.run_batches import companions, reset_companions
 
 WAIT_POLL_S = 0.2
 
@@ -72,6 +73,8 @@ class CachedValue:
     compute_seconds: float
     nbytes: int = 0
     queued_seconds: float = 0.0
+    # How many runs (this one included) were computed together in one batch; 0: alone.
+    batch_size: int = 0
 
 
 class RunCache:
@@ -122,10 +125,11 @@ class RunCache:
         try:
             started = time.perf_counter()
             start_queue_clock()
+            reset_companions()
             value = compute()
             queued = queued_seconds()
             elapsed = time.perf_counter() - started - queued
-            entry = CachedValue(value, time.time(), elapsed, approximate_nbytes(value), queued)
+            entry = CachedValue(value, time.time(), elapsed, approximate_nbytes(value), queued, companions())
             with self._lock:
                 self._entries[key] = entry
                 self._entries.move_to_end(key)

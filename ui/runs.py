@@ -21,6 +21,7 @@ import streamlit as st
 
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress
+from ppl_models.engine.runtime.together import together
 from ppl_models.engine.runtime.workers import WorkerPool
 from ui import classroom
 from ui.capacity import (
@@ -33,6 +34,7 @@ from ui.capacity import (
 )
 from ui.chart_view import chart
 from ui.numbers import age_text
+from ui.run_batches import Batcher
 from ui.run_cache import SHARED, CachedValue
 from ui.text import escape
 
@@ -86,6 +88,7 @@ class RunOutcome:
     compute_seconds: float = 0.0
     computed_at: float = 0.0
     queued_seconds: float = 0.0
+    batch_size: int = 0
     # Stopped or over the budget: nothing is wrong with the setting, so it may simply run again.
     interrupted: bool = False
     name: str = ""  # names this run's buttons, unique to its function and setting
@@ -230,6 +233,14 @@ class LiveRun:
             self._live(progress)
 
 
+def _run_batch(function: Callable, args: tuple, progress: Callable) -> Any:
+    return dispatch(function, args, progress, pool=worker_pool(), budget_s=run_budget_s())
+
+
+# One per process: every session's batchable runs meet here.
+BATCHER = Batcher(_run_batch, slots_free=lambda: runs_busy() < inference_slots())
+
+
 def cached_run(
     function: Callable,
     *args: Any,
@@ -255,13 +266,20 @@ def cached_run(
         return RunOutcome(error=STOPPED, interrupted=True, name=run.name, slot=run.slot)
     # Before the bar: the first run starts the pool, and the queue caption counts its workers.
     pool = worker_pool() if reports else None
+    spec = together(function)
+    if spec is not None and spec.group(*args) is not None:
+
+        def compute():
+            return BATCHER.call(function, spec, args, run.report)
+
+    else:
+
+        def compute():
+            return dispatch(function, args, run.report, pool=pool, budget_s=run.budget_s)
+
     try:
         with run:
-            entry, from_cache = SHARED.get_or_compute(
-                key,
-                lambda: dispatch(function, args, run.report, pool=pool, budget_s=run.budget_s),
-                on_wait=run.follow,
-            )
+            entry, from_cache = SHARED.get_or_compute(key, compute, on_wait=run.follow)
         return _outcome(entry, from_cache)
     except RunCancelled as error:
         return RunOutcome(error=str(error), interrupted=True, name=run.name, slot=run.slot)
@@ -281,6 +299,7 @@ def _outcome(entry: CachedValue, from_cache: bool) -> RunOutcome:
         compute_seconds=entry.compute_seconds,
         computed_at=entry.computed_at,
         queued_seconds=0.0 if from_cache else entry.queued_seconds,
+        batch_size=entry.batch_size,
     )
 
 
@@ -311,3 +330,10 @@ def show_provenance(outcome: RunOutcome) -> None:
             else ""
         )
         st.caption(f"Computed just now in {outcome.compute_seconds:.2f} s{queued}; cached for everyone.")
+    if outcome.batch_size > 1:
+        others = outcome.batch_size - 1
+        st.caption(
+            f"🧮 Computed together with {others} other session{'s' if others > 1 else ''}' setting"
+            f"{'s' if others > 1 else ''} in one batched run: each chain had its own setting, seed and "
+            "adaptation, so these numbers are the same as this setting computed alone."
+        )

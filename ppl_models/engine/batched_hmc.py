@@ -21,10 +21,9 @@ What stays Pyro's (README, "A class at once", lists the departures and why):
 
 What differs, so that a chain is the same whoever shares its batch:
 
-- each chain draws from its own ``torch.Generator``, seeded with its seed: its starting
-  point (uniform on (-2, 2) unconstrained, as ``init_to_uniform``), its momenta and its
-  acceptance uniforms are drawn for the whole run at the start, and its step-size searches
-  draw from it afterwards; Pyro draws from the global generator, so the draws are not
+- each chain draws from its own ``torch.Generator``, seeded with its seed: its momenta
+  and acceptance uniforms for the whole run first, then its starting point (uniform on
+  (-2, 2) unconstrained, as ``init_to_uniform``) and its step-size searches; Pyro draws from the global generator, so the draws are not
   Pyro's (a statistical test holds them to Pyro's instead);
 - a chain whose trajectory is shorter than the batch's longest takes zero-length steps
   (step size 0) for the rest, which leave a finite state exactly as it was;
@@ -62,8 +61,10 @@ MAX_SEARCH_ROUNDS = 100
 # is for the lecture's small models; anything bigger runs on Pyro's HMC.
 MAX_BATCH = 128
 MAX_DIM = 64
-# Trajectories are integrated in chunks of these many steps (each chunk one traced call).
-CHUNKS = (16, 8, 4, 2, 1)
+# Trajectories are integrated in chunks of these many steps, each one traced call: at
+# most four calls up to 15 steps. A traced step holds about 0.3 MB, so longer chunks
+# would cost a worker more memory than their fewer calls save time.
+CHUNKS = (8, 4, 2, 1)
 
 # Constraints whose transform does not depend on the model's arguments: only for these is
 # one set of transforms right for every setting in the batch.
@@ -132,49 +133,87 @@ def check_batchable(graphs: PotentialGraphs) -> None:
             raise NotBatchable(f"the support of {name!r} depends on the model's arguments")
 
 
-class _Leapfrog:
-    """Chunks of leapfrog steps over the whole batch, traced once per structure."""
+def _row_sum(x: torch.Tensor, dim: int) -> torch.Tensor:
+    """Each chain's sum over its ``dim`` numbers; a plain selection for one-number chains."""
+    return x[:, 0] if dim == 1 else x.sum(-1)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """One iteration's trajectory for every chain, step by step.
+
+    Leapfrog's two half kicks between consecutive drifts are one kick of their sum, so a
+    step is kick, drift, gradient: ``kicks[0]`` is the first half step, ``kicks[k]`` the
+    half steps of steps k-1 and k together, and ``last_kick`` the final half step. A chain
+    whose trajectory is shorter than the batch's longest has zero kicks and drifts after
+    its own last step, which leave a finite state exactly as it was; the pattern of
+    operations a chain sees is therefore the same in any batch and any chunking.
+    """
+
+    kicks: torch.Tensor  # (steps, width, 1)
+    drifts: torch.Tensor  # (steps, width, dim): step size times inverse mass
+    last_kick: torch.Tensor  # (width, 1)
+
+
+class _Compiled:
+    """The batch's traced calls: chunks of leapfrog steps, and the end of an iteration."""
 
     def __init__(self, graphs: PotentialGraphs, gradient_invariants: tuple, value_invariants: tuple):
         self.graphs = graphs
-        self.invariants = (*gradient_invariants, *value_invariants)
-        self._split = len(gradient_invariants)
+        self.gradient_invariants, self.value_invariants = gradient_invariants, value_invariants
 
-    def _function(self, length: int, ends_with_value: bool, example: tuple) -> Callable:
-        gradient_core, value_core, split = self.graphs.gradient_core, self.graphs.value_core, self._split
+    def _chunk(self, length: int, example: tuple) -> Callable:
+        gradient_core = self.graphs.gradient_core
 
-        def steps(half, drift, z, r, g, *invariants):
-            gradient_invariants, value_invariants = invariants[:split], invariants[split:]
-            potential = None
+        def steps(kicks, drifts, z, r, g, *invariants):
             for k in range(length):
-                r = r - half[k] * g
-                z = z + drift[k] * r
-                if ends_with_value and k == length - 1:
-                    g, potential = value_core(z, *value_invariants)
-                else:
-                    g = gradient_core(z, *gradient_invariants)
-                r = r - half[k] * g
-            return (z, r, g, potential) if ends_with_value else (z, r, g)
+                r = r - kicks[k] * g
+                z = z + drifts[k] * r
+                g = gradient_core(z, *invariants)
+            return z, r, g
 
-        key = ("leapfrog", length, ends_with_value, len(self.invariants))
-        return self.graphs.traced(key, lambda: (steps, example))
+        return self.graphs.traced(("leapfrog", length, len(example)), lambda: (steps, example))
 
-    def run(self, half: torch.Tensor, drift: torch.Tensor, z, r, g):
-        """``len(half)`` steps; ``half[k]`` is each chain's half step at step k (0 once its
-        own trajectory has ended), ``drift[k]`` its step times its inverse mass."""
-        total, done = half.shape[0], 0
-        potential = None
+    def trajectory(self, schedule: _Schedule, z, r, g):
+        """Every step but the last half kick: ``(z, r, g)``."""
+        total, done = schedule.kicks.shape[0], 0
         while done < total:
             length = next(c for c in CHUNKS if c <= total - done)
-            last = done + length == total
-            h, d = half[done : done + length], drift[done : done + length]
-            function = self._function(length, last, (h, d, z, r, g, *self.invariants))
-            out = function(h, d, z, r, g, *self.invariants)
-            z, r, g = out[:3]
-            if last:
-                potential = out[3]
+            example = (schedule.kicks[done : done + length], schedule.drifts[done : done + length], z, r, g)
+            z, r, g = self._chunk(length, (*example, *self.gradient_invariants))(*example, *self.gradient_invariants)
             done += length
-        return z, r, g, potential
+        return z, r, g
+
+    def end(self, *example) -> tuple:
+        """The last half kick, the proposal's potential, and the Metropolis step, in one call."""
+        value_core, dim = self.graphs.value_core, self.graphs.layout.dim
+
+        def metropolis(last_kick, r_unscaled, mass_sqrt_inverse, z0, g0, potential0, z, r, g, uniform, *invariants):
+            r = r - last_kick * g
+            potential = value_core(z, *invariants)[1]
+            r_new_unscaled = mass_sqrt_inverse * r
+            delta = (0.5 * _row_sum(r_new_unscaled * r_new_unscaled, dim) + potential) - (
+                0.5 * _row_sum(r_unscaled * r_unscaled, dim) + potential0
+            )
+            # 0 * x is 0 for finite x and NaN otherwise: a position or gradient that is not
+            # finite anywhere makes the energy error NaN, and so the proposal rejected.
+            delta = delta + 0.0 * (_row_sum(z, dim) + _row_sum(g, dim))
+            delta = torch.where(torch.isfinite(delta), delta, torch.full_like(delta, math.inf))
+            accept_prob = torch.exp(-delta).clamp(max=1.0)
+            accepted = uniform < accept_prob
+            keep = accepted.unsqueeze(-1)
+            z = torch.where(keep, z, z0)
+            g = torch.where(keep, g, g0)
+            potential = torch.where(accepted, potential, potential0)
+            return z, g, potential, accept_prob, accepted, delta
+
+        full = (*example, *self.value_invariants)
+        return self.graphs.traced(("metropolis", len(full)), lambda: (metropolis, full))(*full)
+
+    def potential_after(self, last_kick, z, r, g) -> tuple[torch.Tensor, torch.Tensor]:
+        """The last half kick and the potential, for the step-size search: ``(r, potential)``."""
+        r = r - last_kick * g
+        return r, self.graphs.gradient_and_value(z, self.value_invariants)[1]
 
 
 class _Chains:
@@ -189,14 +228,15 @@ class _Chains:
         self.generators = [torch.Generator().manual_seed(int(spec.seed)) for spec in specs]
         self.errors = [""] * self.count
         iterations = settings.warmup_steps + settings.num_samples
-        self.z = torch.zeros(self.width, self.dim, dtype=dtype)
-        self._initialise()
-        # A chain's momenta and uniforms for the whole run, drawn before anything else
-        # its run might draw a variable number of times (the step-size searches).
+        # A chain's momenta and uniforms for the whole run come first, before the draws
+        # whose number depends on the setting (the start's redraws, the step-size
+        # searches), so that each stream is one fixed sequence.
         momenta = [torch.randn(iterations, self.dim, generator=g, dtype=dtype) for g in self.generators]
         uniforms = [torch.rand(iterations, generator=g, dtype=dtype) for g in self.generators]
         self.momenta = self._lanes(torch.stack(momenta, dim=1))
         self.uniforms = self._lanes(torch.stack(uniforms, dim=1))
+        self.z = torch.zeros(self.width, self.dim, dtype=dtype)
+        self._initialise()
         self.inverse_mass = torch.ones(self.width, self.dim, dtype=dtype)
         self._mass_sqrt = torch.ones_like(self.inverse_mass)
         self._mass_sqrt_inverse = torch.ones_like(self.inverse_mass)
@@ -230,7 +270,7 @@ class _Chains:
                 break
         for i in pending:
             self.errors[i] = "Pyro found no starting point with a finite density for this setting in 100 tries."
-        self.leapfrog = _Leapfrog(self.graphs, self.gradient_invariants, self.value_invariants)
+        self.compiled = _Compiled(self.graphs, self.gradient_invariants, self.value_invariants)
 
     def num_steps(self, chain: int) -> int:
         """Pyro's rule (``HMC.num_steps``), or the set number when the page holds it."""
@@ -238,15 +278,17 @@ class _Chains:
             return self.settings.num_steps
         return max(1, int(self.trajectory_length / self.step_sizes[chain]))
 
-    def schedule(self, counts: Sequence[int], steps: Sequence[float]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per step and chain, the half step and the drift (0 after the chain's last step)."""
-        lanes = list(counts) + [0] * (self.width - self.count)
+    def schedule(self, counts: Sequence[int], steps: Sequence[float]) -> _Schedule:
+        """Each chain's kicks and drifts for trajectories of ``counts`` steps of size ``steps``."""
+        lanes = torch.tensor(list(counts) + [0] * (self.width - self.count))
         sizes = torch.tensor(list(steps) + [0.0] * (self.width - self.count), dtype=self.z.dtype)
-        longest = max(lanes)
-        active = torch.arange(longest)[:, None] < torch.tensor(lanes)[None, :]
-        half = torch.where(active, 0.5 * sizes, torch.zeros(())).unsqueeze(-1)
-        drift = torch.where(active.unsqueeze(-1), sizes[None, :, None] * self.inverse_mass[None], torch.zeros(()))
-        return half.contiguous(), drift.contiguous()
+        longest = int(lanes.max())
+        active = torch.arange(longest)[:, None] < lanes[None, :]
+        half = torch.where(active, 0.5 * sizes, torch.zeros((), dtype=sizes.dtype))
+        kicks = half.clone()
+        kicks[1:] = half[:-1] + half[1:]
+        drifts = torch.where(active.unsqueeze(-1), sizes[None, :, None] * self.inverse_mass[None], torch.zeros(()))
+        return _Schedule(kicks.unsqueeze(-1).contiguous(), drifts.contiguous(), half[-1].unsqueeze(-1).contiguous())
 
     def set_inverse_mass(self, inverse_mass: torch.Tensor) -> None:
         # Pyro's BlockMassMatrix for a diagonal block: M^(1/2) = 1 / sqrt(M^-1).
@@ -254,24 +296,18 @@ class _Chains:
         self._mass_sqrt_inverse = inverse_mass.sqrt()
         self._mass_sqrt = self._mass_sqrt_inverse.reciprocal()
 
-    def kinetic(self, r_unscaled: torch.Tensor) -> torch.Tensor:
+    @staticmethod
+    def kinetic(r_unscaled: torch.Tensor) -> torch.Tensor:
         return 0.5 * (r_unscaled * r_unscaled).sum(-1)
 
-    def transition(self, t: int, schedule: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+    def transition(self, t: int, schedule: _Schedule) -> torch.Tensor:
         """Iteration ``t``'s trajectory and Metropolis step for every chain; its acceptance probabilities."""
         r_unscaled = self.momenta[t]
-        r = self._mass_sqrt * r_unscaled
-        energy = self.kinetic(r_unscaled) + self.potential
-        z, r, g, potential = self.leapfrog.run(*schedule, self.z, r, self.g)
-        proposed = self.kinetic(self._mass_sqrt_inverse * r) + potential
-        finite = torch.isfinite(z).all(-1) & torch.isfinite(r).all(-1) & torch.isfinite(g).all(-1)
-        delta = torch.where(finite & torch.isfinite(potential), proposed - energy, torch.full((), math.inf))
-        delta = torch.where(torch.isnan(delta), torch.full((), math.inf), delta)
-        accept_prob = torch.exp(-delta).clamp(max=1.0)
-        accepted = self.uniforms[t] < accept_prob
-        self.z = torch.where(accepted[:, None], z, self.z)
-        self.g = torch.where(accepted[:, None], g, self.g)
-        self.potential = torch.where(accepted, potential, self.potential)
+        z, r, g = self.compiled.trajectory(schedule, self.z, self._mass_sqrt * r_unscaled, self.g)
+        self.z, self.g, self.potential, accept_prob, accepted, delta = self.compiled.end(
+            schedule.last_kick, r_unscaled, self._mass_sqrt_inverse, self.z, self.g, self.potential, z, r, g,
+            self.uniforms[t],
+        )
         if t >= self.settings.warmup_steps:
             self.accepted += accepted
             self.divergences += delta > MAX_SLICED_ENERGY
@@ -290,9 +326,9 @@ class _Chains:
                     steps[i] *= 2.0 ** direction[i]
                 r_unscaled[i] = torch.randn(self.dim, generator=self.generators[i], dtype=dtype)
             counts = [1 if i in searching else 0 for i in range(count)]
-            z, r, _, potential = self.leapfrog.run(
-                *self.schedule(counts, steps), self.z, self._mass_sqrt * r_unscaled, self.g
-            )
+            schedule = self.schedule(counts, steps)
+            z, r, g = self.compiled.trajectory(schedule, self.z, self._mass_sqrt * r_unscaled, self.g)
+            r, potential = self.compiled.potential_after(schedule.last_kick, z, r, g)
             delta = (self.kinetic(self._mass_sqrt_inverse * r) + potential) - (
                 self.kinetic(r_unscaled) + self.potential
             )
@@ -390,7 +426,19 @@ def prepare(model: Callable, observed: tuple[str, ...], specs: Sequence[ChainSpe
     if graphs.layout.dim > MAX_DIM:
         raise NotBatchable(f"more than {MAX_DIM} latent values")
     check_batchable(graphs)
+    if not graphs.traces:
+        _trace_all(graphs, specs[0])
     return graphs
+
+
+def _trace_all(graphs: PotentialGraphs, spec: ChainSpec) -> None:
+    """Trace every chunk length and the Metropolis step now, on a dummy iteration: a run
+    then never pauses to trace, and a worker forked after the warm-up has them all."""
+    chains = _Chains(graphs, [spec], SamplerSettings(num_samples=1, warmup_steps=0, step_size=0.1, num_steps=1))
+    for length in CHUNKS:
+        schedule = chains.schedule([length], [0.1])
+        z, r, g = chains.compiled.trajectory(schedule, chains.z, chains.momenta[0], chains.g)
+    chains.transition(0, chains.schedule([1], [0.1]))
 
 
 def sample_batch(
@@ -407,7 +455,11 @@ def sample_batch(
     :raises RunCancelled: when ``report`` returns False.
     """
     graphs = prepare(model, observed, specs)
-    with torch.no_grad():
+    # TorchScript's profiling executor guards and re-specialises every call, which on
+    # these tensors of 32 numbers doubled the cost of a leapfrog step; the plain executor
+    # runs the traced graph as recorded. The guard serialises runs, so the flag (global)
+    # is this run's alone until it is restored.
+    with torch.no_grad(), torch.jit.optimized_execution(False):
         chains = _Chains(graphs, specs, settings)
         adaptation = _Adaptation(chains, settings)
         warmup, iterations = settings.warmup_steps, settings.warmup_steps + settings.num_samples

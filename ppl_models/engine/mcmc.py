@@ -1,16 +1,20 @@
-"""A generic MCMC runner over Pyro's own HMC and NUTS kernels.
+"""A generic MCMC runner over Pyro's HMC and NUTS.
 
 :func:`run_mcmc` takes any model, applies observations from outside with
-``pyro.condition``, runs 1 to 4 chains one after another (Pyro's multi-chain mode
-forks processes, which is fragile inside a web server), streams partial samples to a
-progress callback, and returns a frozen :class:`McmcResult` of numpy arrays.
+``pyro.condition``, runs 1 to 4 chains, streams partial samples to a progress callback,
+and returns a frozen :class:`McmcResult` of numpy arrays. HMC runs on the batched sampler
+(:mod:`ppl_models.engine.batched_hmc`, all chains at once) where the model allows, else
+on Pyro's own kernels, chain after chain (Pyro's multi-chain mode forks processes, which
+is fragile inside a web server). :func:`run_hmc_together` runs several requests' HMC as
+one batch, each result what that request alone would get.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,14 +23,20 @@ import pyro
 import torch
 from pyro.infer import HMC, MCMC, NUTS
 
-from ppl_models.engine import diagnostics
+from ppl_models.engine import batched_hmc, diagnostics
 from ppl_models.engine.compiled_hmc import CompiledTrajectoryHMC
+from ppl_models.engine.device import resolve_device
+from ppl_models.engine.potential_graph import NotBatchable
 from ppl_models.engine.prologue import run_context
+from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
 from ppl_models.engine.runtime.progress import Progress, ProgressCallback
 from ppl_models.engine.tensors import scalar_views
 
 KERNELS = ("hmc", "nuts")
+# "batched": the app's batched HMC (ppl_models/engine/batched_hmc.py), Pyro's algorithm with
+# each chain's own random stream; "pyro": Pyro's HMC class, draw for draw (compiled steps).
+SAMPLERS = ("batched", "pyro")
 
 # Bounds that keep one request from holding the shared server for long.
 MAX_SAMPLES = 5000
@@ -38,6 +48,7 @@ MAX_NUM_STEPS = 100
 # runner turns off: at INFO, formatting and handling those records was 9% of a scale run.
 # Pyro re-attaches its handlers each run but never sets this level; warnings still pass.
 logging.getLogger("pyro.infer.mcmc").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 
 # Time between two progress reports; frequent enough to look live, rare enough that
 # drawing the partial histogram does not slow the sampler down.
@@ -65,6 +76,8 @@ class McmcSettings:
     seed: int = 0
     device: str = "auto"
     jit_compile: bool = True
+    # HMC only: which implementation samples (SAMPLERS); NUTS is always Pyro's.
+    sampler: str = "batched"
     # Set for models with enumerated discrete sites (e.g. a mixture's assignments).
     max_plate_nesting: int | None = None
     # NUTS only: at most 2**depth leapfrog steps per draw; caps the cost of hard geometry.
@@ -75,6 +88,8 @@ class McmcSettings:
         problems = []
         if self.kernel not in KERNELS:
             problems.append(f"kernel must be one of {KERNELS}, not {self.kernel!r}")
+        if self.sampler not in SAMPLERS:
+            problems.append(f"sampler must be one of {SAMPLERS}, not {self.sampler!r}")
         if not 1 <= self.num_samples <= MAX_SAMPLES:
             problems.append(f"samples must be between 1 and {MAX_SAMPLES}")
         if not 0 <= self.warmup_steps <= MAX_WARMUP:
@@ -246,6 +261,16 @@ def run_mcmc(
     :raises InferenceError: for impossible settings or a model Pyro cannot sample.
     """
     settings.check()
+    if uses_batched_sampler(settings, work_elements):
+        single = None if progress is None else (lambda reports: progress(reports[0]))
+        try:
+            (outcome,) = run_hmc_together(model, settings, [HmcRequest(model_args, observations, settings.seed)], single)
+        except NotBatchable as reason:
+            log.info("Batched HMC cannot take %s (%s); running Pyro's HMC", getattr(model, "__name__", model), reason)
+        else:
+            if isinstance(outcome, InferenceError):
+                raise outcome
+            return outcome
     per_chain: list[dict[str, np.ndarray]] = []
     chain_stats: list[diagnostics.ChainStats] = []
     with run_context(
@@ -283,6 +308,18 @@ def run_mcmc(
                     num_steps=int(kernel.num_steps) if settings.kernel == "hmc" else None,
                 )
             )
+    return assemble_result(settings, per_chain, chain_stats, run.elapsed(), str(run.device), run.device_note)
+
+
+def assemble_result(
+    settings: McmcSettings,
+    per_chain: list[dict[str, np.ndarray]],
+    chain_stats: list[diagnostics.ChainStats],
+    wall_time_s: float,
+    device: str,
+    device_note: str = "",
+) -> McmcResult:
+    """Chains' draws and statistics as the frozen result every MCMC page reads."""
     samples = {name: np.stack([c[name] for c in per_chain]) for name in per_chain[0]}
     draws = scalar_views(samples, lead_dims=2)
     summaries = {name: diagnostics.summarize(d) for name, d in draws.items()}
@@ -293,8 +330,98 @@ def run_mcmc(
         summaries=summaries,
         chains=tuple(chain_stats),
         advice=tuple(diagnostics.advise_mcmc(summaries, chain_stats, settings.kernel, settings.adapt_step_size)),
-        wall_time_s=run.elapsed(),
-        device=str(run.device),
-        device_note=run.device_note,
+        wall_time_s=wall_time_s,
+        device=device,
+        device_note=device_note,
         autocorrelation={name: diagnostics.autocorrelation(d) for name, d in draws.items()},
     )
+
+
+@dataclass(frozen=True)
+class HmcRequest:
+    """One run of a batch: its model arguments, observations and seed (chain c: seed + c)."""
+
+    model_args: tuple = ()
+    observations: Mapping[str, Any] | None = None
+    seed: int = 0
+
+
+def uses_batched_sampler(settings: McmcSettings, work_elements: int = 1) -> bool:
+    """Whether an HMC run of ``settings`` goes to the batched sampler (which is CPU-only)."""
+    if settings.kernel != "hmc" or settings.sampler != "batched" or not settings.jit_compile:
+        return False
+    return resolve_device(settings.device, work_elements).device.type == "cpu"
+
+
+def batch_group(settings: McmcSettings) -> McmcSettings:
+    """What runs of one batch must share: everything but the seed."""
+    return dataclasses.replace(settings, seed=0)
+
+
+def run_hmc_together(
+    model: Callable,
+    settings: McmcSettings,
+    requests: Sequence[HmcRequest],
+    progress: Callable[[list[Progress]], bool | None] | None = None,
+) -> list[McmcResult | InferenceError]:
+    """Every request's HMC run as one batch: each result is what that request alone gets.
+
+    ``settings`` is shared (its seed is ignored: each request brings its own). A request
+    whose setting cannot run gets its :class:`InferenceError` in its place; the others run.
+
+    :param progress: ``progress(reports)``, one report per request in order; returning
+        False stops the whole batch (:class:`RunCancelled`).
+    :raises NotBatchable: for a model the batched sampler cannot take.
+    """
+    settings.check()
+    observed = tuple(sorted(requests[0].observations or {}))
+    specs, owners = [], []
+    for index, request in enumerate(requests):
+        if tuple(sorted(request.observations or {})) != observed:
+            raise NotBatchable("the runs observe different sites")
+        observations = tuple((name, dict(request.observations)[name]) for name in observed)
+        inputs = batched_hmc.input_tensors(tuple(request.model_args), observations)
+        for chain in range(settings.num_chains):
+            specs.append(batched_hmc.ChainSpec(inputs, request.seed + chain))
+            owners.append(index)
+    sampler = batched_hmc.SamplerSettings(
+        num_samples=settings.num_samples,
+        warmup_steps=settings.warmup_steps,
+        step_size=settings.step_size,
+        num_steps=settings.num_steps,
+        adapt_step_size=settings.adapt_step_size,
+        hold_num_steps=settings.hold_num_steps,
+    )
+    chains_of = [[i for i, owner in enumerate(owners) if owner == index] for index in range(len(requests))]
+    iterations = settings.warmup_steps + settings.num_samples
+
+    def report(stage: str, done: int, partial: Callable[[], list[dict[str, np.ndarray]]]) -> bool | None:
+        drawn = partial()
+        reports = []
+        for chains in chains_of:
+            joined = {name: np.concatenate([drawn[i][name] for i in chains]) for name in drawn[chains[0]]}
+            reports.append(Progress(stage, done * len(chains), iterations * len(chains), len(chains) - 1, joined))
+        return progress(reports)
+
+    with inference_guard(requests[0].seed):
+        started = time.perf_counter()
+        outcomes = batched_hmc.sample_batch(model, observed, specs, sampler, report if progress else None)
+        elapsed = time.perf_counter() - started
+    results: list[McmcResult | InferenceError] = []
+    for chains in chains_of:
+        errors = [outcomes[i].error for i in chains if outcomes[i].error]
+        if errors:
+            results.append(InferenceError(errors[0]))
+            continue
+        stats = [
+            diagnostics.ChainStats(
+                acceptance_rate=outcomes[i].acceptance_rate,
+                divergences=outcomes[i].divergences,
+                step_size=outcomes[i].step_size,
+                num_steps=outcomes[i].num_steps,
+            )
+            for i in chains
+        ]
+        own = dataclasses.replace(settings, seed=requests[len(results)].seed)
+        results.append(assemble_result(own, [outcomes[i].samples for i in chains], stats, elapsed, "cpu"))
+    return results

@@ -25,7 +25,6 @@ cannot batch raise :class:`NotBatchable`, and the caller runs Pyro's own HMC ins
 
 from __future__ import annotations
 
-import math
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
@@ -77,6 +76,56 @@ class SiteLayout:
             values[name] = flat[..., start : start + size].reshape((*lead, *shape))
             start += size
         return values
+
+
+def _sums_over_single_elements(node: torch.fx.Node) -> bool:
+    if node.target is not aten.sum.dim_IntList or len(node.args) < 2:
+        return False
+    source = node.args[0].meta.get("val") if isinstance(node.args[0], torch.fx.Node) else None
+    keepdim = node.args[2] if len(node.args) > 2 else node.kwargs.get("keepdim", False)
+    if source is None or keepdim or node.kwargs.get("dtype") is not None:
+        return False
+    return all(source.shape[d] == 1 for d in node.args[1])
+
+
+def _drop_identities(module: torch.fx.GraphModule) -> None:
+    """Remove operations that compute nothing: ``x ** 1.0``, aliases, and sums over a
+    single element (Pyro sums each site's log-density over its event dimensions, which for
+    a scalar site is one number). Each costs a dispatch at every leapfrog step."""
+    graph = module.graph
+    for node in list(graph.nodes):
+        if node.op != "call_function":
+            continue
+        if node.target is aten.alias.default or (node.target is aten.pow.Tensor_Scalar and node.args[1] == 1.0):
+            node.replace_all_uses_with(node.args[0])
+            graph.erase_node(node)
+        elif _sums_over_single_elements(node):
+            with graph.inserting_before(node):
+                squeezed = graph.call_function(aten.squeeze.dims, (node.args[0], list(node.args[1])))
+            squeezed.meta = dict(node.meta)
+            node.replace_all_uses_with(squeezed)
+            graph.erase_node(node)
+    # An unsqueeze undone at once by a squeeze of the same dimension is no operation at all.
+    for node in list(graph.nodes):
+        if node.op == "call_function" and node.target is aten.squeeze.dims:
+            inner = node.args[0]
+            if (
+                isinstance(inner, torch.fx.Node)
+                and inner.target is aten.unsqueeze.default
+                and len(inner.users) == 1
+                and _dims_match(inner, node)
+            ):
+                node.replace_all_uses_with(inner.args[0])
+                graph.erase_node(node)
+                graph.erase_node(inner)
+    graph.eliminate_dead_code()
+    module.recompile()
+
+
+def _dims_match(unsqueeze: torch.fx.Node, squeeze: torch.fx.Node) -> bool:
+    rank = unsqueeze.meta["val"].dim()
+    added = unsqueeze.args[1] % rank
+    return [d % rank for d in squeeze.args[1]] == [added]
 
 
 def _hoist_invariants(module: torch.fx.GraphModule, varying_inputs: int) -> tuple[Callable, Callable]:
@@ -188,9 +237,11 @@ class PotentialGraphs:
                 value_graph = make_fx(torch.func.vmap(gradient_and_value))(flat, *batched_inputs)
         except Exception as error:  # noqa: BLE001 - whatever vmap or make_fx cannot trace
             raise NotBatchable(f"{type(error).__name__}: {error}") from error
+        for graph in (gradient_graph, value_graph):
+            _drop_identities(graph)
         self._gradient_prelude, self.gradient_core = _hoist_invariants(gradient_graph, 1)
         self._value_prelude, self.value_core = _hoist_invariants(value_graph, 1)
-        self.compilation_unit = torch.jit.CompilationUnit()
+        self.compilation_unit = torch._C.CompilationUnit()
         self.traces: dict[Hashable, Callable] = {}
 
     def invariants(self, flat: torch.Tensor, inputs: Sequence[torch.Tensor]) -> tuple[tuple, tuple]:
@@ -208,21 +259,38 @@ class PotentialGraphs:
         function = self.traces.get(key)
         if function is None:
             body, example = build()
-            with torch.no_grad():
-                function = torch.jit.trace(body, example, check_trace=False, _compilation_unit=self.compilation_unit)
+            # torch.jit.trace always registers in the process-wide unit, which the inference
+            # guard empties after every run (freeing Pyro's JIT traces); these must outlive
+            # the run, so they are traced into this structure's own unit. Tracing runs
+            # inside the guard, so no other thread traces meanwhile.
+            process_wide = torch.jit._state._python_cu
+            torch.jit._state._python_cu = self.compilation_unit
+            try:
+                with torch.no_grad():
+                    function = torch.jit.trace(body, example, check_trace=False)
+            finally:
+                torch.jit._state._python_cu = process_wide
             self.traces[key] = function
         return function
 
 
-def padded_width(chains: int, lanes: int = 32) -> int:
-    """The batch width for ``chains`` chains: a whole number of ``lanes``.
+# The batch widths: every batch is padded to one of them.
+WIDTHS = (32, 128)
+
+
+def padded_width(chains: int) -> int:
+    """The batch width for ``chains`` chains: 32, or 128 for a bigger batch.
 
     torch's CPU kernels run whole vector registers, and only the last, partial register of
     a tensor through a scalar loop whose ``exp`` and ``log`` may round differently. With the
     width a multiple of 32 (two AVX-512 registers of float32) no chain ever lands in that
-    loop, so a chain's arithmetic is the same in every batch, alone or with 127 others.
+    loop, so a chain's arithmetic is the same in every batch, alone or with 127 others. Two
+    widths, not every multiple of 32, keep the structures' traces to two per model.
     """
-    return lanes * max(1, math.ceil(chains / lanes))
+    for width in WIDTHS:
+        if chains <= width:
+            return width
+    raise ValueError(f"at most {WIDTHS[-1]} chains in one batch")
 
 
 _cache: OrderedDict[Hashable, PotentialGraphs] = OrderedDict()
