@@ -34,7 +34,9 @@ def _keep_this_main(main_path: str) -> None:
 multiprocessing.spawn._fixup_main_from_path = _keep_this_main
 
 WARM_JOBS = [
+    # The batched sampler: its traced graphs for the scale model's structure, built here once.
     (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings(num_samples=20, warmup_steps=10)),
+    (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings(num_samples=20, warmup_steps=10, sampler="pyro")),
     (scale.infer_weight, scale.ScaleSettings(), mcmc.McmcSettings(kernel="nuts", num_samples=20, warmup_steps=10)),
     (scale.infer_weight, scale.ScaleSettings(), svi.SviSettings(num_steps=20)),
     (gmm.fit_map, gmm.LECTURE_DATA, gmm.GmmPrior(), gmm.GmmSettings(inits=5, steps=5)),

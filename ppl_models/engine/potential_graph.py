@@ -26,6 +26,7 @@ cannot batch raise :class:`NotBatchable`, and the caller runs Pyro's own HMC ins
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -266,7 +267,10 @@ class PotentialGraphs:
             process_wide = torch.jit._state._python_cu
             torch.jit._state._python_cu = self.compilation_unit
             try:
-                with torch.no_grad():
+                with torch.no_grad(), warnings.catch_warnings():
+                    # torch 2.13 deprecates torch.jit.trace; nothing here for a student.
+                    warnings.simplefilter("ignore", DeprecationWarning)
+                    warnings.simplefilter("ignore", torch.jit.TracerWarning)
                     function = torch.jit.trace(body, example, check_trace=False)
             finally:
                 torch.jit._state._python_cu = process_wide
