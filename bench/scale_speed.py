@@ -2,9 +2,11 @@
 
 Baseline: the lecture-faithful script (Pyro's HMC(step_size=0.9, num_steps=4), MCMC with
 1000 samples and 50 warmup steps, its progress bar on, torch's default threads). Then
-the app's runner on the same setting, and on the alternatives the page offers; the
-time until the first partial histogram can be drawn; and the cached rerun of the page
-through AppTest. Every ratio compares runs made here, in this process, one after
+the app's runner on the same setting (the batched sampler, and Pyro's HMC class), and on
+the alternatives the page offers; the time until the first partial histogram can be
+drawn; the whole page computed afresh through AppTest; NumPyro's warm run where numpyro
+is installed; a class's 10 and 30 distinct settings as one batch against one after
+another; the compiled-function cache's memory; and the cached rerun of the page. Every ratio compares runs made here, in this process, one after
 another; no absolute time is a pass/fail threshold.
 
     python -m bench.scale_speed [--seed 0] [--repeats 1]
@@ -32,6 +34,9 @@ from ui.shell import route_apptest_pages_through_the_app
 ROOT = Path(__file__).resolve().parent.parent
 # Read when app.py runs (AppTest below), not at import: the warm-up would time itself.
 os.environ.setdefault("PME_WARMUP", "0")
+# The page timed in this process, as a one-process server runs it (workers would add their
+# pipe, and run elsewhere than the clock).
+os.environ.setdefault("PME_WORKERS", "0")
 route_apptest_pages_through_the_app()
 
 
@@ -90,6 +95,95 @@ def cached_rerun_ms(repeats: int = 10) -> tuple[float, float]:
     return cold, statistics.median(times)
 
 
+def fresh_page_s(repeats: int) -> float:
+    """Seconds for the whole scale page on its default setting, computed afresh (the shared
+    cache emptied first): inference, charts and every element, as a student's first view."""
+    from streamlit.testing.v1 import AppTest
+
+    from ui.run_cache import SHARED
+
+    times = []
+    for _ in range(repeats):
+        SHARED.clear()
+        app = AppTest.from_file(str(ROOT / "app.py"), default_timeout=300)
+        app.switch_page("pages/scale.py")
+        started = time.perf_counter()
+        app.run()
+        times.append(time.perf_counter() - started)
+        assert not app.exception and "Computed just now" in " ".join(c.value for c in app.caption)
+    return min(times)
+
+
+def numpyro_warm_s(seed: int) -> float | None:
+    """NumPyro's HMC on the same setting, its second (compiled, warm) run; None without numpyro."""
+    try:
+        import jax.numpy as jnp
+        import numpyro
+        import numpyro.distributions as ndist
+        from jax import random
+        from numpyro.infer import HMC as NumpyroHMC
+        from numpyro.infer import MCMC as NumpyroMCMC
+    except ImportError:
+        return None
+
+    def model(guess):
+        weight = numpyro.sample("weight", ndist.Normal(guess, 1.0))
+        numpyro.sample("measurement", ndist.Normal(weight, 0.75), obs=jnp.array(14.0))
+
+    mcmc = NumpyroMCMC(NumpyroHMC(model, step_size=0.9, num_steps=4), num_warmup=50, num_samples=1000, progress_bar=False)
+    mcmc.run(random.PRNGKey(seed), 10.0)
+    started = time.perf_counter()
+    mcmc.run(random.PRNGKey(seed + 1), 10.0)
+    mcmc.get_samples()["weight"].block_until_ready()
+    return time.perf_counter() - started
+
+
+def class_at_once(count: int) -> tuple[float, float]:
+    """(seconds for ``count`` distinct fresh scale settings one after another, seconds as one batch)."""
+    from ppl_models.scale import infer_weight_together
+
+    calls = [(ScaleSettings(measurement=8.0 + 0.37 * i), McmcSettings(seed=i)) for i in range(count)]
+    started = time.perf_counter()
+    for query, settings in calls:
+        infer_weight(query, settings)
+    alone = time.perf_counter() - started
+    started = time.perf_counter()
+    infer_weight_together(calls)
+    return alone, time.perf_counter() - started
+
+
+def compiled_cache_mb() -> tuple[float, float]:
+    """(MB a new model structure's graphs and traces take, at width 32 and 128); the cache holds
+    at most ``potential_graph.MAX_STRUCTURES`` of them."""
+    import gc
+
+    import pyro
+
+    from ppl_models.engine import batched_hmc
+
+    def resident_mb() -> float:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    def fresh_model(guess, prior_sd, noise_sd):
+        weight = pyro.sample("weight", dist.Normal(guess, prior_sd))
+        return pyro.sample("measurement", dist.Normal(weight, noise_sd))
+
+    sizes = []
+    for chains in (1, 100):
+        fresh_model.__qualname__ = f"fresh_model_{chains}"
+        specs = [
+            batched_hmc.ChainSpec(batched_hmc.input_tensors((10.0, 1.0, 0.75), (("measurement", 14.0),)), i)
+            for i in range(chains)
+        ]
+        gc.collect()
+        before = resident_mb()
+        batched_hmc.prepare(fresh_model, ("measurement",), specs)
+        gc.collect()
+        sizes.append(resident_mb() - before)
+    return sizes[0], sizes[1]
+
+
 def first_render_after_warmup_ms() -> tuple[float, float]:
     """(warm-up seconds, ms to render the default scale page in a new session afterwards).
 
@@ -132,6 +226,7 @@ def main() -> None:
 
     variants = {
         "app runner, same setting (HMC 0.9 x 4, adapted)": McmcSettings(seed=options.seed),
+        "app runner, Pyro's HMC class (draw for draw)": McmcSettings(seed=options.seed, sampler="pyro"),
         "app runner, HMC holding 4 leapfrog steps": McmcSettings(seed=options.seed, hold_num_steps=True),
         "app runner, NUTS": McmcSettings(seed=options.seed, kernel="nuts"),
         "app runner, same setting without JIT": McmcSettings(seed=options.seed, jit_compile=False),
@@ -141,6 +236,27 @@ def main() -> None:
         runs = [app_run(settings) for _ in range(options.repeats)]
         seconds, first, result = min(runs, key=lambda run: run[0])
         print(f"{name:52s} {seconds:7.2f}s {baseline / seconds:6.2f}x {first:11.2f}s  {quality(result.weight_draws)}")
+
+    page = fresh_page_s(options.repeats)
+    print(f"\nwhole page, default setting computed afresh (AppTest): {page:.2f} s, {baseline / page:.2f}x the script")
+    numpyro_s = numpyro_warm_s(options.seed)
+    if numpyro_s is None:
+        print("NumPyro: not installed (optional comparison)")
+    else:
+        print(f"NumPyro's HMC, same setting, warm (compiled) run: {numpyro_s:.2f} s, {baseline / numpyro_s:.2f}x")
+    for count in (10, 30):
+        alone, together = class_at_once(count)
+        print(
+            f"{count} distinct fresh settings: one after another {alone:.2f} s, as one batch {together:.2f} s "
+            f"({alone / together:.1f}x the throughput)"
+        )
+    narrow, wide = compiled_cache_mb()
+    from ppl_models.engine.potential_graph import MAX_STRUCTURES
+
+    print(
+        f"compiled-function cache: a new model structure {narrow:.1f} MB (32 chains wide), {wide:.1f} MB "
+        f"(128 wide); at most {MAX_STRUCTURES} structures are kept"
+    )
 
     cold, warm_ms = cached_rerun_ms()
     print(f"\npage through AppTest: first render {cold:.2f} s (computes); cached rerun median {warm_ms:.0f} ms")

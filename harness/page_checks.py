@@ -39,6 +39,10 @@ def problems_on(view: PageView) -> list[str]:
     return found
 
 
+# What the page says above its advice when a run's draws cannot be trusted (ui.panels.advice).
+DISTRUST = "Don't trust this posterior yet"
+
+
 def check_scale(view: PageView, measurement: float) -> list[str]:
     problems = problems_on(view)
     metric = view.metric("Posterior mean")
@@ -48,8 +52,12 @@ def check_scale(view: PageView, measurement: float) -> list[str]:
     shown_exact = float(re.search(r"vs exact (-?[\d.]+)", metric.delta).group(1))
     if abs(shown_exact - exact.mean) > 1e-3:
         problems.append(f"measurement {measurement}: the page answers exact {shown_exact}, not {exact.mean:.3f}")
-    if abs(float(metric.body) - exact.mean) > 0.5 * exact.sd:
-        problems.append(f"measurement {measurement}: posterior mean {metric.body} far from exact {exact.mean:.3f}")
+    # Far from the exact mean is a finding only when the page does not say so: the lecture's
+    # HMC setting fails on some seeds (Pyro's class too), and the page must then warn.
+    if abs(float(metric.body) - exact.mean) > 0.5 * exact.sd and not any(DISTRUST in t for t in view.texts()):
+        problems.append(
+            f"measurement {measurement}: posterior mean {metric.body} far from exact {exact.mean:.3f}, without a warning"
+        )
     return problems
 
 

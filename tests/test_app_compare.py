@@ -23,7 +23,7 @@ FAST = dict(algo="nuts", samples="300", warmup="100")
 FAST_MCMC = McmcSettings(kernel="nuts", num_samples=300, warmup_steps=100)
 FAST_PIN = (
     "measurement:14,guess:10,prior_sd:1,noise_sd:0.75,algo:nuts,samples:300,warmup:100,chains:1,"
-    "step_size:0.9,num_steps:4,adapt:true,hold_steps:false,seed:0"
+    "step_size:0.9,num_steps:4,adapt:true,hold_steps:false,hmc_impl:batched,seed:0"
 )
 SVI_FAST = dict(algo="svi", svi_steps="200")
 

@@ -4,6 +4,7 @@ The script is the code generator's text exactly as the page shows it; nothing of
 importable from where it runs, so it cannot lean on the app's modules.
 """
 
+import math
 import re
 import subprocess
 import sys
@@ -48,11 +49,11 @@ def test_the_weather_code_prints_the_page_s_first_draws_and_estimates(tmp_path):
 @pytest.mark.parametrize(
     "settings",
     [
-        McmcSettings(kernel="hmc", num_samples=400, seed=2),
+        McmcSettings(kernel="hmc", num_samples=400, seed=2, sampler="pyro"),
         McmcSettings(kernel="nuts", num_samples=400, seed=2),
         SviSettings(num_steps=300, seed=2),
     ],
-    ids=["hmc", "nuts", "svi"],
+    ids=["hmc-pyro", "nuts", "svi"],
 )
 def test_the_scale_code_prints_the_page_s_posterior(tmp_path, settings):
     query = scale.ScaleSettings(measurement=12.5)
@@ -61,6 +62,21 @@ def test_the_scale_code_prints_the_page_s_posterior(tmp_path, settings):
     page = scale.infer_weight(query, settings)
     # The page compiles HMC's leapfrog steps: the same draws up to float rounding.
     assert mean == pytest.approx(page.mean, abs=1e-4) and sd == pytest.approx(page.sd, abs=1e-4)
+
+
+@pytest.mark.parametrize("seed", [2, 5])
+def test_the_scale_code_agrees_with_the_batched_page_within_monte_carlo_error(tmp_path, seed):
+    """The page's default sampler draws from its own streams, so the script (Pyro's HMC class)
+    reproduces its numbers in distribution: the two means within 4 standard errors of their
+    difference (each run's Monte Carlo error, from the page's ESS), the sds within 25%."""
+    query, settings = scale.ScaleSettings(measurement=12.5), McmcSettings(kernel="hmc", num_samples=1000, seed=seed)
+    code = scale.infer_weight_code(query, settings)
+    assert "batched HMC" in code
+    mean, sd = numbers_after("posterior mean", run_script(code, tmp_path).replace(" sd ", " "))
+    page = scale.infer_weight(query, settings)
+    mcse = page.mcmc.summaries["weight"].mcse
+    assert abs(mean - page.mean) < 4 * math.sqrt(2) * mcse
+    assert sd == pytest.approx(page.sd, rel=0.25)
 
 
 @pytest.mark.parametrize("start", ["lecture", "spread"])

@@ -19,7 +19,7 @@ def defaults(spec) -> dict:
 def test_the_scale_page_s_default_pin_is_every_control_it_uses_in_the_page_s_order():
     assert encode(SCALE, defaults(SCALE)) == (
         "measurement:14,guess:10,prior_sd:1,noise_sd:0.75,algo:hmc,samples:1000,warmup:50,chains:1,"
-        "step_size:0.9,num_steps:4,adapt:true,hold_steps:false,seed:0"
+        "step_size:0.9,num_steps:4,adapt:true,hold_steps:false,hmc_impl:batched,seed:0"
     )
     svi = {**defaults(SCALE), "algo": "svi", "lr": 0.02}
     assert encode(SCALE, svi) == (

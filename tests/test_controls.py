@@ -47,6 +47,7 @@ def test_the_old_url_keys_still_name_the_same_fields():
         "num_steps": "num_steps",
         "adapt": "adapt_step_size",
         "hold_steps": "hold_num_steps",
+        "hmc_impl": "sampler",
         "seed": "seed",
     }
     assert {c.key: c.fills for c in inference_controls.SVI_CONTROLS} == {

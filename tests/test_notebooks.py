@@ -11,6 +11,7 @@ import copy
 import importlib.metadata
 import os
 import re
+import math
 import sys
 
 import nbformat
@@ -159,10 +160,12 @@ def test_a_large_data_set_is_written_out_whole_and_its_subsampled_fit_said():
 @pytest.mark.parametrize(
     "settings",
     [
-        McmcSettings(kernel="hmc", num_samples=200, warmup_steps=60, num_chains=2, hold_num_steps=True, seed=3),
+        McmcSettings(
+            kernel="hmc", num_samples=200, warmup_steps=60, num_chains=2, hold_num_steps=True, seed=3, sampler="pyro"
+        ),
         SviSettings(num_steps=150, seed=2),
     ],
-    ids=["hmc", "svi"],
+    ids=["hmc-pyro", "svi"],
 )
 def test_the_scale_notebook_prints_the_page_s_posterior_and_draws_it(tmp_path, settings):
     query = scale.ScaleSettings(guess=9.0, prior_sd=1.2, noise_sd=0.8, measurement=12.5)
@@ -175,6 +178,20 @@ def test_the_scale_notebook_prints_the_page_s_posterior_and_draws_it(tmp_path, s
         assert float(shown) == pytest.approx(value, abs=1e-4 + 5e-4)
         assert note.endswith(f"vs exact {truth:.3f}")
     assert_charts_drawn(made, ran)
+
+
+def test_the_batched_scale_notebook_says_so_and_agrees_within_monte_carlo_error(tmp_path):
+    query = scale.ScaleSettings(guess=9.0, prior_sd=1.2, noise_sd=0.8, measurement=12.5)
+    settings = McmcSettings(kernel="hmc", num_samples=1000, seed=4)
+    made = scale.infer_weight_notebook(query, settings)
+    assert "batched HMC" in " ".join(cell.source for cell in made.cells)
+    ran = execute(made, tmp_path)
+    page = scale.infer_weight(query, settings)
+    mcse = page.mcmc.summaries["weight"].mcse
+    shown_mean, _ = ran.shown("Posterior mean")
+    shown_sd, _ = ran.shown("Posterior sd")
+    assert abs(float(shown_mean) - page.mean) < 4 * math.sqrt(2) * mcse + 0.0005  # shown to 3 decimals
+    assert float(shown_sd) == pytest.approx(page.sd, rel=0.25)
 
 
 def test_the_hmc_notebook_prints_the_page_s_trajectory_chain_and_tree(tmp_path):

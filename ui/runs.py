@@ -237,6 +237,12 @@ def _run_batch(function: Callable, args: tuple, progress: Callable) -> Any:
     return dispatch(function, args, progress, pool=worker_pool(), budget_s=run_budget_s())
 
 
+def batching_enabled() -> bool:
+    """Whether fresh runs that arrive together are computed together; ``PME_BATCHING=0``
+    turns it off (bench/class_batch.py measures the class with it off and on)."""
+    return os.environ.get("PME_BATCHING", "1") != "0"
+
+
 # One per process: every session's batchable runs meet here.
 BATCHER = Batcher(_run_batch, slots_free=lambda: runs_busy() < inference_slots())
 
@@ -266,7 +272,7 @@ def cached_run(
         return RunOutcome(error=STOPPED, interrupted=True, name=run.name, slot=run.slot)
     # Before the bar: the first run starts the pool, and the queue caption counts its workers.
     pool = worker_pool() if reports else None
-    spec = together(function)
+    spec = together(function) if batching_enabled() else None
     if spec is not None and spec.group(*args) is not None:
 
         def compute():
