@@ -152,9 +152,9 @@ def class_at_once(count: int) -> tuple[float, float]:
     return alone, time.perf_counter() - started
 
 
-def compiled_cache_mb() -> tuple[float, float]:
-    """(MB a new model structure's graphs and traces take, at width 32 and 128); the cache holds
-    at most ``potential_graph.MAX_STRUCTURES`` of them."""
+def compiled_cache_mb() -> list[float]:
+    """Resident memory (MB) after each of ``MAX_STRUCTURES + 2`` new model structures (128 chains
+    wide) is built and traced: it grows while the cache fills and stops at its bound."""
     import gc
 
     import pyro
@@ -165,23 +165,25 @@ def compiled_cache_mb() -> tuple[float, float]:
         with open("/proc/self/statm") as statm:
             return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
-    def fresh_model(guess, prior_sd, noise_sd):
-        weight = pyro.sample("weight", dist.Normal(guess, prior_sd))
-        return pyro.sample("measurement", dist.Normal(weight, noise_sd))
+    from ppl_models.engine.potential_graph import MAX_STRUCTURES
 
-    sizes = []
-    for chains in (1, 100):
-        fresh_model.__qualname__ = f"fresh_model_{chains}"
-        specs = [
-            batched_hmc.ChainSpec(batched_hmc.input_tensors((10.0, 1.0, 0.75), (("measurement", 14.0),)), i)
-            for i in range(chains)
-        ]
-        gc.collect()
-        before = resident_mb()
+    specs = [
+        batched_hmc.ChainSpec(batched_hmc.input_tensors((10.0, 1.0, 0.75), (("measurement", 14.0),)), i)
+        for i in range(100)
+    ]
+    gc.collect()
+    start, grown = resident_mb(), []
+    for index in range(MAX_STRUCTURES + 2):
+
+        def fresh_model(guess, prior_sd, noise_sd):
+            weight = pyro.sample("weight", dist.Normal(guess, prior_sd))
+            return pyro.sample("measurement", dist.Normal(weight, noise_sd))
+
+        fresh_model.__qualname__ = f"fresh_model_{index}"
         batched_hmc.prepare(fresh_model, ("measurement",), specs)
         gc.collect()
-        sizes.append(resident_mb() - before)
-    return sizes[0], sizes[1]
+        grown.append(resident_mb() - start)
+    return grown
 
 
 def first_render_after_warmup_ms() -> tuple[float, float]:
@@ -250,12 +252,10 @@ def main() -> None:
             f"{count} distinct fresh settings: one after another {alone:.2f} s, as one batch {together:.2f} s "
             f"({alone / together:.1f}x the throughput)"
         )
-    narrow, wide = compiled_cache_mb()
-    from ppl_models.engine.potential_graph import MAX_STRUCTURES
-
+    grown = compiled_cache_mb()
     print(
-        f"compiled-function cache: a new model structure {narrow:.1f} MB (32 chains wide), {wide:.1f} MB "
-        f"(128 wide); at most {MAX_STRUCTURES} structures are kept"
+        "compiled-function cache, resident memory after each new 128-wide structure (at most "
+        f"{len(grown) - 2} kept): " + ", ".join(f"+{mb:.1f}" for mb in grown) + " MB"
     )
 
     cold, warm_ms = cached_rerun_ms()

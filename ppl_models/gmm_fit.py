@@ -15,11 +15,12 @@ from pyro import poutine
 from pyro.infer import infer_discrete
 from pyro.infer.autoguide import AutoDelta
 
+from ppl_models.engine.compiled_map import NotCompilable, run_map_fit
 from ppl_models.engine.prologue import run_context
 from ppl_models.engine.runtime.progress import ProgressCallback
 from ppl_models.engine.svi import SviResult, SviSettings, run_svi
 from ppl_models.gmm_health import Diagnosis, FitCheck, check_fit
-from ppl_models.gmm_model import GLOBAL_SITES, SUBSAMPLE_SIZE, GmmPrior, GmmSettings, mixture
+from ppl_models.gmm_model import GLOBAL_SITES, SUBSAMPLE_SIZE, GmmPrior, GmmSettings, mixture, negative_log_joint
 from ppl_models.gmm_starts import make_starts, score_candidates
 
 
@@ -110,7 +111,15 @@ def fit_once(values: np.ndarray, prior: GmmPrior, settings: GmmSettings, progres
         # The JIT-compiled ELBO is ~3x faster per step; random subsample indices cannot be traced.
         jit_compile=subsample is None,
     )
-    svi = run_svi(model, guide, svi_settings, (x,), progress=progress, work_elements=n * k)
+    try:
+        if subsample is not None:
+            raise NotCompilable("each step sees a random subsample")
+        # The same fit, each step one traced call (ppl_models/engine/compiled_map.py).
+        constants = ("gmm", k, float(prior.concentration), float(prior.scale_sd), float(prior.locs_sd))
+        starts_at = {name: start[name].clone() for name in GLOBAL_SITES}
+        svi = run_map_fit(model, _loss_of(prior), starts_at, svi_settings, (x,), progress, structure=constants)
+    except NotCompilable:
+        svi = run_svi(model, guide, svi_settings, (x,), progress=progress, work_elements=n * k)
     weights = svi.params["AutoDelta.weights"]
     locs = svi.params["AutoDelta.locs"]
     scale = float(svi.params["AutoDelta.scale"])
@@ -134,6 +143,17 @@ def fit_once(values: np.ndarray, prior: GmmPrior, settings: GmmSettings, progres
         device=str(run.device),
         device_note=run.device_note,
     )
+
+
+def _loss_of(prior: GmmPrior):
+    """TraceEnum_ELBO's loss of the mixture with an AutoDelta guide, in closed form
+    (``tests/test_gmm_model.py`` holds it equal to Pyro's)."""
+
+    def loss(values, data):
+        weights, locs, scale = values["weights"][None], values["locs"][None], values["scale"].reshape(1)
+        return negative_log_joint(data, weights, locs, scale, prior)[0]
+
+    return loss
 
 
 def membership(data: np.ndarray, weights: np.ndarray, locs: np.ndarray, scale: float) -> np.ndarray:

@@ -260,26 +260,33 @@ class PotentialGraphs:
         function = self.traces.get(key)
         if function is None:
             body, example = build()
-            # torch.jit.trace always registers in the process-wide unit, which the inference
-            # guard empties after every run (freeing Pyro's JIT traces); these must outlive
-            # the run, so they are traced into this structure's own unit. Tracing runs
-            # inside the guard, so no other thread traces meanwhile.
-            process_wide = torch.jit._state._python_cu
-            torch.jit._state._python_cu = self.compilation_unit
-            try:
-                with torch.no_grad(), warnings.catch_warnings():
-                    # torch 2.13 deprecates torch.jit.trace; nothing here for a student.
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    warnings.simplefilter("ignore", torch.jit.TracerWarning)
-                    function = torch.jit.trace(body, example, check_trace=False)
-            finally:
-                torch.jit._state._python_cu = process_wide
+            function = trace_kept(body, example, self.compilation_unit)
             self.traces[key] = function
         return function
 
 
 # The batch widths: every batch is padded to one of them.
 WIDTHS = (32, 128)
+
+
+def trace_kept(body: Callable, example: tuple, unit) -> Callable:
+    """``torch.jit.trace(body, example)``, registered in ``unit`` instead of the process-wide unit.
+
+    torch.jit.trace always registers in the process-wide unit, which the inference guard
+    empties after every run (freeing Pyro's JIT traces); a trace kept across runs must live
+    in a unit of its own, freed with its owner. Tracing runs inside the guard, so no other
+    thread traces meanwhile.
+    """
+    process_wide = torch.jit._state._python_cu
+    torch.jit._state._python_cu = unit
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            # torch 2.13 deprecates torch.jit.trace; nothing here for a student.
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            return torch.jit.trace(body, example, check_trace=False)
+    finally:
+        torch.jit._state._python_cu = process_wide
 
 
 def padded_width(chains: int) -> int:

@@ -153,7 +153,7 @@ def _make_optimizer(settings: SviSettings):
     )
 
 
-def _lr_advice(settings: SviSettings) -> str:
+def lr_advice(settings: SviSettings) -> str:
     if settings.lr >= LARGE_LR:
         return f" A learning rate of {settings.lr:g} moves each parameter a unit or more a step: try 0.05."
     return ""
@@ -245,10 +245,10 @@ def run_svi(
                 # Pyro's text here is a support check with a dump of the tensor: for the log only.
                 raise SviDiverged(
                     f"SVI failed at step {step + 1}: a parameter left the range its distribution allows "
-                    f"(a scale or a probability became zero, negative or not a number).{_lr_advice(settings)}"
+                    f"(a scale or a probability became zero, negative or not a number).{lr_advice(settings)}"
                 ) from error
             if not math.isfinite(loss):
-                raise SviDiverged(f"SVI diverged at step {step + 1}: the loss became {loss}.{_lr_advice(settings)}")
+                raise SviDiverged(f"SVI diverged at step {step + 1}: the loss became {loss}.{lr_advice(settings)}")
             losses[step] = loss
             if scheduled:
                 optimizer.step()
