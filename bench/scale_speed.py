@@ -6,8 +6,9 @@ the app's runner on the same setting (the batched sampler, and Pyro's HMC class)
 the alternatives the page offers; the time until the first partial histogram can be
 drawn; the whole page computed afresh through AppTest; NumPyro's warm run where numpyro
 is installed; a class's 10 and 30 distinct settings as one batch against one after
-another; the compiled-function cache's memory; and the cached rerun of the page. Every ratio compares runs made here, in this process, one after
-another; no absolute time is a pass/fail threshold.
+another; the compiled-function cache's memory; and the cached rerun of the page. Every
+ratio compares runs made here, in this process, one after another; no absolute time is a
+pass/fail threshold.
 
     python -m bench.scale_speed [--seed 0] [--repeats 1]
 """
@@ -130,7 +131,9 @@ def numpyro_warm_s(seed: int) -> float | None:
         weight = numpyro.sample("weight", ndist.Normal(guess, 1.0))
         numpyro.sample("measurement", ndist.Normal(weight, 0.75), obs=jnp.array(14.0))
 
-    mcmc = NumpyroMCMC(NumpyroHMC(model, step_size=0.9, num_steps=4), num_warmup=50, num_samples=1000, progress_bar=False)
+    mcmc = NumpyroMCMC(
+        NumpyroHMC(model, step_size=0.9, num_steps=4), num_warmup=50, num_samples=1000, progress_bar=False
+    )
     mcmc.run(random.PRNGKey(seed), 10.0)
     started = time.perf_counter()
     mcmc.run(random.PRNGKey(seed + 1), 10.0)

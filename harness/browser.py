@@ -15,8 +15,8 @@ import re
 import time
 from pathlib import Path
 
-from ppl_models.scale import ScaleSettings, exact_posterior
 from harness.page_checks import DISTRUST
+from ppl_models.scale import ScaleSettings, exact_posterior
 
 CHROMIUM = "/usr/bin/chromium"
 # Everything the app needs comes from its own server; a request elsewhere (a font, a
@@ -69,7 +69,8 @@ async def _open_and_time(context, url: str, measurement: float, timeout_ms: int)
     warned = await page.get_by_text(DISTRUST).count()
     if abs(shown_mean - exact.mean) > 0.5 * exact.sd and not warned:
         problems.append(
-            f"browser, measurement {measurement:g}: posterior mean {shown_mean} far from {exact.mean:.3f}, without a warning"
+            f"browser, measurement {measurement:g}: posterior mean {shown_mean} far from {exact.mean:.3f}, "
+            "without a warning"
         )
     return seconds, problems
 

@@ -56,7 +56,8 @@ def check_scale(view: PageView, measurement: float) -> list[str]:
     # HMC setting fails on some seeds (Pyro's class too), and the page must then warn.
     if abs(float(metric.body) - exact.mean) > 0.5 * exact.sd and not any(DISTRUST in t for t in view.texts()):
         problems.append(
-            f"measurement {measurement}: posterior mean {metric.body} far from exact {exact.mean:.3f}, without a warning"
+            f"measurement {measurement}: posterior mean {metric.body} far from exact {exact.mean:.3f}, "
+            "without a warning"
         )
     return problems
 

@@ -172,7 +172,10 @@ def infer_weight_together(
         try:
             outcomes = run_hmc_together(scale, settings, requests, padded)
         except NotBatchable:
-            outcomes = [run_mcmc(scale, calls[i][1], _model_args(calls[i][0]), {"measurement": calls[i][0].measurement}) for i in runnable]
+            outcomes = [
+                run_mcmc(scale, calls[i][1], _model_args(calls[i][0]), {"measurement": calls[i][0].measurement})
+                for i in runnable
+            ]
         for index, outcome in zip(runnable, outcomes, strict=True):
             results[index] = outcome if isinstance(outcome, InferenceError) else _from_mcmc(calls[index][0], outcome)
     return results

@@ -47,10 +47,10 @@ def random_queries(count: int, seed: int) -> list[ScaleSettings]:
 
 def test_the_constants_are_pyro_s():
     kernel = HMC(potential_fn=lambda z: (z["x"] ** 2).sum(), step_size=0.9, num_steps=4)
-    assert batched_hmc.DIRECTION_THRESHOLD == kernel._direction_threshold
-    assert batched_hmc.MAX_SLICED_ENERGY == kernel._max_sliced_energy
-    assert (batched_hmc.MIN_STEP_SIZE, batched_hmc.MAX_STEP_SIZE) == (kernel._min_stepsize, kernel._max_stepsize)
-    assert batched_hmc.TARGET_ACCEPT_PROB == kernel._adapter.target_accept_prob
+    assert kernel._direction_threshold == batched_hmc.DIRECTION_THRESHOLD
+    assert kernel._max_sliced_energy == batched_hmc.MAX_SLICED_ENERGY
+    assert (kernel._min_stepsize, kernel._max_stepsize) == (batched_hmc.MIN_STEP_SIZE, batched_hmc.MAX_STEP_SIZE)
+    assert kernel._adapter.target_accept_prob == batched_hmc.TARGET_ACCEPT_PROB
     averaging = DualAveraging()
     assert (averaging.t0, averaging.kappa, averaging.gamma) == (10, 0.75, 0.05)
     # The trajectory-length rule: HMC.num_steps with L = step_size * num_steps.
@@ -176,8 +176,12 @@ def test_several_requests_with_several_chains_each_are_each_their_own_run():
     ]
     together = run_hmc_together(scale, settings, requests)
     for request, result in zip(requests, together, strict=True):
-        alone = run_mcmc(scale, McmcSettings(num_samples=150, warmup_steps=40, num_chains=3, seed=request.seed),
-                         request.model_args, request.observations)
+        alone = run_mcmc(
+            scale,
+            McmcSettings(num_samples=150, warmup_steps=40, num_chains=3, seed=request.seed),
+            request.model_args,
+            request.observations,
+        )
         assert np.array_equal(result.samples["weight"], alone.samples["weight"])
         assert result.samples["weight"].shape == (3, 150)
         assert result.chains == alone.chains

@@ -14,7 +14,8 @@ from ppl_models.gmm_fit import _loss_of
 from ppl_models.gmm_model import GLOBAL_SITES, GmmPrior, mixture
 
 
-def _fit_both(data, k, start, settings, prior=GmmPrior()):
+def _fit_both(data, k, start, settings):
+    prior = GmmPrior()
     x = torch.tensor(data)
 
     def model(data):
@@ -30,8 +31,17 @@ def _fit_both(data, k, start, settings, prior=GmmPrior()):
     return pyro_fit, compiled
 
 
-SETTINGS = SviSettings(num_steps=200, lr=0.1, beta1=0.8, beta2=0.99, elbo="enum", max_plate_nesting=1, num_particles=1,
-                       num_posterior_samples=0, jit_compile=True)
+SETTINGS = SviSettings(
+    num_steps=200,
+    lr=0.1,
+    beta1=0.8,
+    beta2=0.99,
+    elbo="enum",
+    max_plate_nesting=1,
+    num_particles=1,
+    num_posterior_samples=0,
+    jit_compile=True,
+)
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,9 @@ lecture's entry function, as in tests/test_code_reproduces.py.
 
 import copy
 import importlib.metadata
+import math
 import os
 import re
-import math
 import sys
 
 import nbformat

@@ -123,7 +123,9 @@ def test_a_failed_batch_tells_every_member():
     batcher = Batcher(_direct, window_s=0.05)
     out = []
     threads = [
-        threading.Thread(target=lambda v=v: out.append(_catch(lambda: batcher.call(broken, broken.together, (v,), None))))
+        threading.Thread(
+            target=lambda v=v: out.append(_catch(lambda: batcher.call(broken, broken.together, (v,), None)))
+        )
         for v in (1, 2)
     ]
     for thread in threads:

@@ -84,7 +84,13 @@ def test_held_leapfrog_steps_are_accurate_or_say_they_are_not(query):
     exact, accurate = exact_posterior(query), 0
     for seed in range(8):
         settings = McmcSettings(
-            kernel="hmc", warmup_steps=300, num_samples=1000, step_size=0.25, num_steps=6, hold_num_steps=True, seed=seed
+            kernel="hmc",
+            warmup_steps=300,
+            num_samples=1000,
+            step_size=0.25,
+            num_steps=6,
+            hold_num_steps=True,
+            seed=seed,
         )
         result = infer_weight(query, settings)
         close = abs(result.mean - exact.mean) < 0.15 * exact.sd and result.sd == pytest.approx(exact.sd, rel=0.15)

@@ -23,8 +23,9 @@ What differs, so that a chain is the same whoever shares its batch:
 
 - each chain draws from its own ``torch.Generator``, seeded with its seed: its momenta
   and acceptance uniforms for the whole run first, then its starting point (uniform on
-  (-2, 2) unconstrained, as ``init_to_uniform``) and its step-size searches; Pyro draws from the global generator, so the draws are not
-  Pyro's (a statistical test holds them to Pyro's instead);
+  (-2, 2) unconstrained, as ``init_to_uniform``) and its step-size searches; Pyro draws
+  from the global generator, so the draws are not Pyro's (a statistical test holds them
+  to Pyro's instead);
 - a chain whose trajectory is shorter than the batch's longest takes zero-length steps
   (step size 0) for the rest, which leave a finite state exactly as it was;
 - a proposal any part of which is not finite is rejected (Pyro accepts one whose
@@ -40,9 +41,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from pyro.distributions import constraints
 from pyro.infer.mcmc.adaptation import WarmupAdapter
 from pyro.ops.dual_averaging import DualAveraging
-from pyro.distributions import constraints
 
 from ppl_models.engine.potential_graph import NotBatchable, PotentialGraphs, graphs_for, padded_width
 from ppl_models.engine.runtime.errors import RunCancelled
@@ -224,7 +225,9 @@ class _Chains:
         self.count, self.width, self.dim = len(specs), graphs.width, graphs.layout.dim
         dtype = graphs.dtype
         lanes = [specs[i] if i < len(specs) else specs[0] for i in range(self.width)]
-        self.inputs = tuple(torch.stack([lane.inputs[j].to(dtype) for lane in lanes]) for j in range(len(specs[0].inputs)))
+        self.inputs = tuple(
+            torch.stack([lane.inputs[j].to(dtype) for lane in lanes]) for j in range(len(specs[0].inputs))
+        )
         self.generators = [torch.Generator().manual_seed(int(spec.seed)) for spec in specs]
         self.errors = [""] * self.count
         iterations = settings.warmup_steps + settings.num_samples
@@ -305,7 +308,15 @@ class _Chains:
         r_unscaled = self.momenta[t]
         z, r, g = self.compiled.trajectory(schedule, self.z, self._mass_sqrt * r_unscaled, self.g)
         self.z, self.g, self.potential, accept_prob, accepted, delta = self.compiled.end(
-            schedule.last_kick, r_unscaled, self._mass_sqrt_inverse, self.z, self.g, self.potential, z, r, g,
+            schedule.last_kick,
+            r_unscaled,
+            self._mass_sqrt_inverse,
+            self.z,
+            self.g,
+            self.potential,
+            z,
+            r,
+            g,
             self.uniforms[t],
         )
         if t >= self.settings.warmup_steps:
@@ -335,7 +346,7 @@ class _Chains:
             still = []
             for i in searching:
                 # NaN compares False: a diverging step reads as "too big", as in Pyro.
-                new_direction = 1 if DIRECTION_THRESHOLD < -float(delta[i]) else -1
+                new_direction = 1 if -float(delta[i]) > DIRECTION_THRESHOLD else -1
                 if direction[i] is None:
                     direction[i] = new_direction
                     still.append(i)
@@ -503,5 +514,8 @@ def sample_batch(
 def _constrained(graphs: PotentialGraphs, flat_draws: torch.Tensor, count: int) -> list[dict[str, np.ndarray]]:
     """Each chain's draws per site, through Pyro's transforms to the constrained space."""
     values = graphs.layout.unflatten(flat_draws[:, :count])
-    sites = {name: graphs.transforms[name].inv(value) if name in graphs.transforms else value for name, value in values.items()}
+    sites = {
+        name: graphs.transforms[name].inv(value) if name in graphs.transforms else value
+        for name, value in values.items()
+    }
     return [{name: value[:, i].numpy().copy() for name, value in sites.items()} for i in range(count)]

@@ -190,6 +190,7 @@ def _traced_step(
 ) -> tuple[Callable, object]:
     """One Adam step on ``loss`` as a single TorchScript call, and the unit that holds it."""
     count = len(names)
+
     def gradient_and_value(*values):
         # torch.autograd.grad, not torch.func.grad: Pyro's safe_log is an autograd.Function
         # that functorch cannot transform, and make_fx records the backward pass either way.

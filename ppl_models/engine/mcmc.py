@@ -28,8 +28,8 @@ from ppl_models.engine.compiled_hmc import CompiledTrajectoryHMC
 from ppl_models.engine.device import resolve_device
 from ppl_models.engine.potential_graph import NotBatchable
 from ppl_models.engine.prologue import run_context
-from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.errors import InferenceError, RunCancelled
+from ppl_models.engine.runtime.guard import inference_guard
 from ppl_models.engine.runtime.progress import Progress, ProgressCallback
 from ppl_models.engine.tensors import scalar_views
 
@@ -264,7 +264,9 @@ def run_mcmc(
     if uses_batched_sampler(settings, work_elements):
         single = None if progress is None else (lambda reports: progress(reports[0]))
         try:
-            (outcome,) = run_hmc_together(model, settings, [HmcRequest(model_args, observations, settings.seed)], single)
+            (outcome,) = run_hmc_together(
+                model, settings, [HmcRequest(model_args, observations, settings.seed)], single
+            )
         except NotBatchable as reason:
             log.info("Batched HMC cannot take %s (%s); running Pyro's HMC", getattr(model, "__name__", model), reason)
         else:

@@ -190,7 +190,9 @@ class PotentialGraphs:
         with it (the inference guard empties the process-wide unit after each run).
     """
 
-    def __init__(self, model: Callable, observed: tuple[str, ...], prototype_inputs: Sequence[torch.Tensor], width: int):
+    def __init__(
+        self, model: Callable, observed: tuple[str, ...], prototype_inputs: Sequence[torch.Tensor], width: int
+    ):
         self.width = width
         self.observed = observed
         argument_count = len(prototype_inputs) - len(observed)
@@ -231,7 +233,9 @@ class PotentialGraphs:
             return torch.func.grad_and_value(element_potential)(flat, *inputs)
 
         flat = torch.zeros(width, self.layout.dim, dtype=self.dtype)
-        batched_inputs = [torch.as_tensor(value).expand(width, *torch.as_tensor(value).shape).clone() for value in prototype_inputs]
+        batched_inputs = [
+            torch.as_tensor(value).expand(width, *torch.as_tensor(value).shape).clone() for value in prototype_inputs
+        ]
         try:
             with pyro.validation_enabled(False):
                 gradient_graph = make_fx(torch.func.vmap(gradient))(flat, *batched_inputs)
@@ -313,7 +317,9 @@ def structure_key(model: Callable, observed: tuple[str, ...], inputs: Sequence[t
     return (model.__module__, model.__qualname__, observed, shapes, width)
 
 
-def graphs_for(model: Callable, observed: tuple[str, ...], inputs: Sequence[torch.Tensor], width: int) -> PotentialGraphs:
+def graphs_for(
+    model: Callable, observed: tuple[str, ...], inputs: Sequence[torch.Tensor], width: int
+) -> PotentialGraphs:
     """The structure's graphs, built on first use and kept (least recently used out first)."""
     key = structure_key(model, observed, inputs, width)
     with _cache_lock:
