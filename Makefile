@@ -45,4 +45,5 @@ bench: install-dev
 	$(BIN)/python -m bench.open_world_speed
 	$(BIN)/python -m bench.load
 	$(BIN)/python -m bench.class_follow
+	$(BIN)/python -m bench.class_batch
 	$(BIN)/python -m bench.memory

@@ -177,6 +177,7 @@ def test_every_diagnostic_word_is_explained_in_its_column_header():
 def stopped_page(monkeypatch, **query: str) -> AppTest:
     """The scale page in the rerun a press of Stop causes: there the Stop button reads True."""
     from ui import runs
+    from ui.run_batches import DEFAULT_WINDOW_S
 
     opened = runs.LiveRun.__init__
 
@@ -254,3 +255,34 @@ def test_the_jargon_is_explained_where_it_first_appears():
     assert GLOSSARY["step size"] in app.number_input(key="step_size").help
     assert GLOSSARY["leapfrog steps"] in app.number_input(key="num_steps").help
     assert GLOSSARY["R-hat"] in app.slider(key="chains").help
+
+
+def test_two_sessions_fresh_at_once_are_computed_together_and_each_shows_its_own_answer():
+    """Two sessions move to distinct fresh measurements at the same moment: one batched run,
+    each page saying so, each showing the numbers its setting gives alone."""
+    import threading
+
+    from ppl_models.engine.mcmc import McmcSettings
+    from ppl_models.scale import infer_weight
+    from ui import runs
+    from ui.run_batches import DEFAULT_WINDOW_S
+
+    runs.BATCHER.window_s = 1.0  # AppTest starts each page slowly; the window must cover both
+    try:
+        measurements, pages = ("11.3", "15.9"), {}
+
+        def session(value):
+            pages[value] = open_page("scale", measurement=value, samples="300", seed="4")
+
+        threads = [threading.Thread(target=session, args=(m,)) for m in measurements]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        runs.BATCHER.window_s = DEFAULT_WINDOW_S
+    for value in measurements:
+        captions = " ".join(c.value for c in pages[value].caption)
+        assert "Computed together with 1 other session's setting in one batched run" in captions
+        alone = infer_weight(ScaleSettings(measurement=float(value)), McmcSettings(num_samples=300, seed=4))
+        assert metric(pages[value], "Posterior mean").value == f"{alone.mean:.3f}"

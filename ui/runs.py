@@ -338,8 +338,8 @@ def show_provenance(outcome: RunOutcome) -> None:
         st.caption(f"Computed just now in {outcome.compute_seconds:.2f} s{queued}; cached for everyone.")
     if outcome.batch_size > 1:
         others = outcome.batch_size - 1
+        company = "1 other session's setting" if others == 1 else f"{others} other sessions' settings"
         st.caption(
-            f"🧮 Computed together with {others} other session{'s' if others > 1 else ''}' setting"
-            f"{'s' if others > 1 else ''} in one batched run: each chain had its own setting, seed and "
+            f"🧮 Computed together with {company} in one batched run: each chain had its own setting, seed and "
             "adaptation, so these numbers are the same as this setting computed alone."
         )
