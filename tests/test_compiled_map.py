@@ -77,30 +77,25 @@ def test_the_traced_step_is_kept_per_structure_and_bounded():
     assert len(compiled_map._kept) == compiled_map.MAX_KEPT_STEPS
 
 
+LECTURE_START = {"weights": [0.5, 0.5], "scale": 3.0, "locs": [0.0, 12.0]}
+
+
+def _fit_three_points(settings):
+    """The compiled fit alone, on three points of the lecture's kind, K = 2."""
+    start = {name: torch.tensor(value) for name, value in LECTURE_START.items()}
+    model = lambda data: mixture(data, 2, 0.5, 2.0, 10.0)  # noqa: E731
+    return run_map_fit(model, _loss_of(GmmPrior()), start, settings, (torch.tensor([0.0, 1.0, 10.0]),))
+
+
 def test_fits_it_cannot_take_say_so():
-    start = {"weights": torch.tensor([0.5, 0.5]), "scale": torch.tensor(3.0), "locs": torch.tensor([0.0, 12.0])}
     for settings in (
         SviSettings(**{**SETTINGS.__dict__, "optimizer": "sgd"}),
         SviSettings(**{**SETTINGS.__dict__, "num_particles": 2}),
     ):
         with pytest.raises(NotCompilable):
-            run_map_fit(
-                lambda data: mixture(data, 2, 0.5, 2.0, 10.0),
-                _loss_of(GmmPrior()),
-                start,
-                settings,
-                (torch.tensor([0.0, 1.0, 10.0]),),
-            )
+            _fit_three_points(settings)
 
 
 def test_a_diverging_fit_says_at_which_step():
-    start = {"weights": torch.tensor([0.5, 0.5]), "scale": torch.tensor(3.0), "locs": torch.tensor([0.0, 12.0])}
-    settings = SviSettings(**{**SETTINGS.__dict__, "lr": 1e30})
     with pytest.raises(SviDiverged, match="SVI diverged at step"):
-        run_map_fit(
-            lambda data: mixture(data, 2, 0.5, 2.0, 10.0),
-            _loss_of(GmmPrior()),
-            start,
-            settings,
-            (torch.tensor([0.0, 1.0, 10.0]),),
-        )
+        _fit_three_points(SviSettings(**{**SETTINGS.__dict__, "lr": 1e30}))
