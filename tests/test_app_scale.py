@@ -177,7 +177,6 @@ def test_every_diagnostic_word_is_explained_in_its_column_header():
 def stopped_page(monkeypatch, **query: str) -> AppTest:
     """The scale page in the rerun a press of Stop causes: there the Stop button reads True."""
     from ui import runs
-    from ui.run_batches import DEFAULT_WINDOW_S
 
     opened = runs.LiveRun.__init__
 
