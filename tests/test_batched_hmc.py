@@ -155,6 +155,27 @@ def test_the_batched_sampler_agrees_with_pyro_s_hmc_over_many_seeds():
         assert abs(a.mean() - b.mean()) < 4 * error, (name, a.mean(), b.mean(), error)
 
 
+def test_a_chain_whose_trajectory_grows_past_the_bound_fails_alone(monkeypatch):
+    """A step adapted towards zero would hold the whole batch: past the bound that chain
+    stops with a message, and its company runs on, each still its solo run."""
+    monkeypatch.setattr(batched_hmc, "MAX_TRAJECTORY_STEPS", 60)
+    lecture = scale_spec(ScaleSettings(), 1)
+    narrow = scale_spec(ScaleSettings(prior_sd=0.1, noise_sd=0.1), 2)  # posterior sd 0.07
+    settings = SamplerSettings(num_samples=100, warmup_steps=40, step_size=0.9, num_steps=4)
+    fine, failed = sample_batch(scale, ("measurement",), [lecture, narrow], settings)
+    assert "leapfrog steps" in failed.error and "NUTS" in failed.error
+    assert not fine.error
+    alone = sample_batch(scale, ("measurement",), [lecture], settings)[0]
+    assert np.array_equal(fine.samples["weight"], alone.samples["weight"])
+    results = infer_weight_together(
+        [
+            (ScaleSettings(), McmcSettings(num_samples=100, warmup_steps=40, seed=1)),
+            (ScaleSettings(prior_sd=0.1, noise_sd=0.1), McmcSettings(num_samples=100, warmup_steps=40, seed=2)),
+        ]
+    )
+    assert "leapfrog steps" in str(results[1]) and np.array_equal(results[0].weight_draws[0], alone.samples["weight"])
+
+
 def test_a_badly_mixed_chain_is_always_flagged():
     """The lecture's setting fails on some seeds (Pyro's HMC too: a trajectory near one period,
     50 warmup steps). Over 64 seeds, every run more than 0.2 sd from the exact mean says so."""

@@ -58,6 +58,9 @@ MAX_INIT_TRIES = 100
 # Pyro's search loops until the direction flips, which a potential that is NaN everywhere
 # never does: 2**-100 is far below any step that could still move a chain.
 MAX_SEARCH_ROUNDS = 100
+# Leapfrog steps one chain's trajectory may take; past it the chain fails with a message
+# (a step adapted towards zero would otherwise hold every chain of its batch for ever).
+MAX_TRAJECTORY_STEPS = 20_000
 # The most chains one batch carries, and the largest flat latent vector: the batched path
 # is for the lecture's small models; anything bigger runs on Pyro's HMC.
 MAX_BATCH = 128
@@ -276,16 +279,28 @@ class _Chains:
         self.compiled = _Compiled(self.graphs, self.gradient_invariants, self.value_invariants)
 
     def num_steps(self, chain: int) -> int:
-        """Pyro's rule (``HMC.num_steps``), or the set number when the page holds it."""
+        """Pyro's rule (``HMC.num_steps``), or the set number when the page holds it; 0 for a
+        chain that has failed, which then stands still (zero steps) while the others run."""
+        if self.errors[chain]:
+            return 0
         if self.settings.hold_num_steps:
             return self.settings.num_steps
-        return max(1, int(self.trajectory_length / self.step_sizes[chain]))
+        steps = max(1, int(self.trajectory_length / self.step_sizes[chain]))
+        if steps > MAX_TRAJECTORY_STEPS:
+            # Pyro would run it, for ever: the batch's trajectories are as long as its longest.
+            self.errors[chain] = (
+                f"The step size adapted down to {self.step_sizes[chain]:.2g}, so one draw would take {steps:,} "
+                f"leapfrog steps (trajectory length {self.trajectory_length:g}). A shorter trajectory (fewer "
+                "leapfrog steps or a smaller starting step), more warmup, or NUTS finishes."
+            )
+            return 0
+        return steps
 
     def schedule(self, counts: Sequence[int], steps: Sequence[float]) -> _Schedule:
         """Each chain's kicks and drifts for trajectories of ``counts`` steps of size ``steps``."""
         lanes = torch.tensor(list(counts) + [0] * (self.width - self.count))
         sizes = torch.tensor(list(steps) + [0.0] * (self.width - self.count), dtype=self.z.dtype)
-        longest = int(lanes.max())
+        longest = max(1, int(lanes.max()))  # a batch of failed chains still takes one (zero) step
         active = torch.arange(longest)[:, None] < lanes[None, :]
         half = torch.where(active, 0.5 * sizes, torch.zeros((), dtype=sizes.dtype))
         kicks = half.clone()
