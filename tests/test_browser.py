@@ -266,8 +266,9 @@ def one_stop_button_throughout_a_run(page, seconds: float) -> None:
 
 
 def test_stop_ends_a_long_run_at_once_and_run_again_restarts_it(page, server_url):
-    # 2 chains of 2000 warmup + 5000 draws: a minute or more, unless stopped.
-    page.goto(f"{server_url}/scale?samples=5000&warmup=2000&chains=2&guess=11.3")
+    # 2 chains of 2000 warmup + 5000 draws on Pyro's HMC class: a minute or more, unless stopped
+    # (the batched sampler takes these in a few seconds; tests/test_run_batches.py stops those).
+    page.goto(f"{server_url}/scale?samples=5000&warmup=2000&chains=2&guess=11.3&hmc_impl=pyro")
     one_stop_button_throughout_a_run(page, 2)
     clicked = time.perf_counter()
     visible_buttons(page, "Stop").click()
