@@ -170,6 +170,8 @@ def test_scale_runs_from_several_sessions_share_a_batch_and_equal_their_solo_run
         assert np.array_equal(entry.value.weight_draws, alone.weight_draws)
 
 
-@pytest.mark.parametrize("settings", [McmcSettings(kernel="nuts"), McmcSettings(sampler="pyro")])
+@pytest.mark.parametrize(
+    "settings", [McmcSettings(kernel="nuts"), McmcSettings(sampler="pyro"), McmcSettings(device="cuda")]
+)
 def test_runs_the_batch_cannot_take_are_not_grouped(settings):
     assert infer_weight.together.group(ScaleSettings(), settings) is None

@@ -352,6 +352,9 @@ def uses_batched_sampler(settings: McmcSettings, work_elements: int = 1) -> bool
     """Whether an HMC run of ``settings`` goes to the batched sampler (which is CPU-only)."""
     if settings.kernel != "hmc" or settings.sampler != "batched" or not settings.jit_compile:
         return False
+    # An explicit device request (or an unknown one) goes where its own note is written.
+    if settings.device != "auto":
+        return settings.device == "cpu"
     return resolve_device(settings.device, work_elements).device.type == "cpu"
 
 
