@@ -283,3 +283,21 @@ def test_runs_survive_the_guard_emptying_the_process_wide_traces():
     assert len(torch.jit._state._python_cu.get_functions()) == 0
     second = infer_weight(ScaleSettings(measurement=13.0), McmcSettings(num_samples=100, seed=1))
     assert np.array_equal(first.weight_draws, second.weight_draws)
+
+
+def test_two_models_of_one_name_never_share_a_potential():
+    """Closures of one name with other constants (a lecture's model made per call) are other
+    structures: each chain samples its own model's posterior."""
+
+    def make(spread):
+        def model(guess):
+            pyro.sample("w", dist.Normal(guess, spread))
+
+        return model
+
+    narrow, wide = make(0.1), make(5.0)
+    assert narrow.__qualname__ == wide.__qualname__
+    settings = SamplerSettings(num_samples=800, warmup_steps=200, step_size=0.1, num_steps=10)
+    for model, sd in ((narrow, 0.1), (wide, 5.0)):
+        (chain,) = sample_batch(model, (), [ChainSpec((torch.tensor(3.0),), 0)], settings)
+        assert chain.samples["w"].std() == pytest.approx(sd, rel=0.2)

@@ -314,7 +314,10 @@ _cache_lock = threading.Lock()
 
 def structure_key(model: Callable, observed: tuple[str, ...], inputs: Sequence[torch.Tensor], width: int) -> tuple:
     shapes = tuple((tuple(value.shape), str(value.dtype)) for value in inputs)
-    return (model.__module__, model.__qualname__, observed, shapes, width)
+    # The function itself, not its name: two closures of one name may hold other constants,
+    # and a potential built for one would be silently wrong for the other. Held in the key,
+    # the object cannot be freed and its id reused.
+    return (model, observed, shapes, width)
 
 
 def graphs_for(
